@@ -1,0 +1,160 @@
+// The command table: each command's help and what it runs.
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startGateway } from '../gateway/main.js';
+import { startManager } from '../manager/main.js';
+import { type Config, loadConfig } from '../shared/config.js';
+import { generateKeys } from '../shared/crypto.js';
+import { type Database, formatKeys, openDatabase } from '../shared/db/open.js';
+import { onShutdown } from '../shared/lifecycle.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { createToken, ensureWorkspace, ROLES, type Role } from '../shared/tokens.js';
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+  run(values: Record<string, string | boolean | (string | boolean)[] | undefined>): Promise<void>;
+}
+
+export class UsageError extends Error {}
+
+const ENVIRONMENT_HELP = `
+Environment: DATABASE_URL (unset: embedded PostgreSQL under COMMANDER_DATA_DIR), COMMANDER_DATA_DIR,
+COMMANDER_LISTEN, COMMANDER_PUBLIC_URL, COMMANDER_ENCRYPTION_PRIMARY_KEY, COMMANDER_ENCRYPTION_DETERMINISTIC_KEY,
+COMMANDER_ENCRYPTION_KEY_DERIVATION_SALT, COMMANDER_INSTALLERS, LOG_LEVEL. See README.md.`;
+
+function setup(name: string, logToStderr = false): { config: Config; logger: Logger } {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, name, logToStderr ? pino.destination(2) : undefined);
+  return { config, logger };
+}
+
+/** Starts the given programs on one database and stops them all on SIGTERM/SIGINT. */
+async function serve(name: string, programs: { gateway: boolean; manager: boolean }, generateKeys: boolean) {
+  const { config, logger } = setup(name);
+  const applicationName = `commander-${name}-${config.replicaId}`.slice(0, 63);
+  const db = await openDatabase(config, logger, {
+    applicationName,
+    keys: generateKeys ? 'generate' : 'required',
+  });
+  const stops: Array<() => Promise<void>> = [];
+  onShutdown(logger, async () => {
+    for (const stop of stops.reverse()) await stop();
+    await db.close();
+  });
+  try {
+    if (generateKeys) await bootstrapAdmin(config, logger, db);
+    if (programs.gateway) stops.push((await startGateway(config, logger, db, applicationName)).stop);
+    if (programs.manager) stops.push((await startManager(config, logger, db)).stop);
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await db.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** First start on an empty database: the `default` workspace and an admin token in a 0600 file. */
+async function bootstrapAdmin(config: Config, logger: Logger, db: Database): Promise<void> {
+  const created = await db.sql.begin(async (tx) => {
+    await tx`lock table workspaces in exclusive mode`;
+    const [existing] = await tx`select 1 from workspaces limit 1`;
+    if (existing) return undefined;
+    const workspace = await ensureWorkspace(tx, 'default');
+    return createToken(tx, workspace.id, 'admin', 'admin');
+  });
+  if (!created) return;
+  const path = join(config.dataDir, 'admin-token');
+  writeFileSync(path, `${created.token}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  logger.info({ path }, 'created workspace "default" and an admin token; the token is in this file');
+}
+
+export const commands: Command[] = [
+  {
+    name: 'up',
+    summary: 'gateway + manager in one process (what `npm start` runs)',
+    usage: `commander up\n\nRuns the gateway and a manager in one process. With DATABASE_URL unset it starts an embedded
+PostgreSQL under COMMANDER_DATA_DIR. On an empty database it generates encryption keys into
+COMMANDER_DATA_DIR/keys.env (when none are set) and an admin token into COMMANDER_DATA_DIR/admin-token.${ENVIRONMENT_HELP}`,
+    options: {},
+    run: () => serve('up', { gateway: true, manager: true }, true),
+  },
+  {
+    name: 'gateway',
+    summary: 'the gateway alone (REST API, agent endpoint, tunnel broker)',
+    usage: `commander gateway\n\nServes the API on COMMANDER_LISTEN. Needs the encryption keys.${ENVIRONMENT_HELP}`,
+    options: {},
+    run: () => serve('gateway', { gateway: true, manager: false }, false),
+  },
+  {
+    name: 'manager',
+    summary: 'one cluster manager replica',
+    usage: `commander manager\n\nRuns one manager replica: one task at a time.${ENVIRONMENT_HELP}`,
+    options: {},
+    run: () => serve('manager', { gateway: false, manager: true }, false),
+  },
+  {
+    name: 'migrate',
+    summary: 'applies database migrations, then exits',
+    usage: `commander migrate\n\nApplies the missing migrations under an advisory lock and exits.${ENVIRONMENT_HELP}`,
+    options: {},
+    async run() {
+      const { config, logger } = setup('migrate');
+      const db = await openDatabase(config, logger, {
+        applicationName: 'commander-migrate',
+        keys: 'optional',
+        poolMax: 2,
+      });
+      await db.close();
+      logger.info('database is up to date');
+    },
+  },
+  {
+    name: 'token create',
+    summary: 'creates an API token in the database and prints it',
+    usage: `commander token create --workspace SLUG --role admin|operator|viewer [--name NAME]
+
+Creates the workspace if it does not exist, then a token, and prints only the token on stdout.${ENVIRONMENT_HELP}`,
+    options: { workspace: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
+    async run(values) {
+      const workspace = values.workspace;
+      const role = values.role;
+      if (typeof workspace !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(workspace)) {
+        throw new UsageError('--workspace is required: lowercase letters, digits and dashes, up to 63');
+      }
+      if (typeof role !== 'string' || !ROLES.includes(role as Role)) {
+        throw new UsageError(`--role is required: one of ${ROLES.join(', ')}`);
+      }
+      const name = typeof values.name === 'string' ? values.name : `${role} token`;
+      if (name.length < 1 || name.length > 100) throw new UsageError('--name must be 1 to 100 characters');
+      const { config, logger } = setup('token', true);
+      const db = await openDatabase(config, logger, {
+        applicationName: 'commander-token',
+        keys: 'optional',
+        poolMax: 2,
+      });
+      try {
+        const { token } = await db.sql.begin(async (tx) => {
+          const ws = await ensureWorkspace(tx, workspace);
+          return createToken(tx, ws.id, name, role as Role);
+        });
+        process.stdout.write(`${token}\n`);
+      } finally {
+        await db.close();
+      }
+    },
+  },
+  {
+    name: 'keys generate',
+    summary: 'prints a fresh set of encryption keys as NAME=value lines',
+    usage: `commander keys generate\n\nPrints new encryption keys. Keep them safe: without them the data cannot be read.
+To rotate, append a new key after the old ones (comma separated): the newest encrypts, all decrypt.`,
+    options: {},
+    async run() {
+      process.stdout.write(formatKeys(generateKeys()));
+    },
+  },
+];

@@ -1,0 +1,109 @@
+// Who is calling: an API token (X-Auth-Token or Bearer) or, when configured, an OIDC JWT.
+
+import type { FastifyRequest } from 'fastify';
+import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { OidcConfig } from '../shared/config.js';
+import type { Sql } from '../shared/db/connect.js';
+import { CommanderError } from '../shared/errors.js';
+import { hashToken, ROLES, type Role } from '../shared/tokens.js';
+
+export interface Principal {
+  workspaceId: string;
+  workspaceSlug: string;
+  role: Role;
+  userType: 'ApiToken' | 'User';
+  userName: string;
+  tokenId?: string;
+}
+
+export type Authenticator = (request: FastifyRequest) => Promise<Principal>;
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+const MAX_CREDENTIAL_LENGTH = 8192;
+
+export function credentialOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-auth-token'];
+  if (typeof header === 'string' && header.length > 0) return header.trim();
+  const authorization = request.headers.authorization;
+  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  return match?.[1];
+}
+
+export function createAuthenticator(sql: Sql, oidc?: OidcConfig): Authenticator {
+  const verifyJwt = oidc ? createJwtVerifier(sql, oidc) : undefined;
+  return async (request) => {
+    const credential = credentialOf(request);
+    if (!credential || credential.length > MAX_CREDENTIAL_LENGTH) throw new CommanderError('UNAUTHORIZED');
+    if (verifyJwt && credential.split('.').length === 3) return verifyJwt(credential);
+    const [row] = await sql<
+      {
+        id: string;
+        name: string;
+        role: Role;
+        revoked_at: Date | null;
+        last_used_at: Date | null;
+        workspace_id: string;
+        slug: string;
+      }[]
+    >`select t.id, t.name, t.role, t.revoked_at, t.last_used_at, w.id as workspace_id, w.slug
+      from api_tokens t join workspaces w on w.id = t.workspace_id
+      where t.token_hash = ${hashToken(credential)}`;
+    if (!row || row.revoked_at) throw new CommanderError('UNAUTHORIZED');
+    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+      await sql`update api_tokens set last_used_at = now() where id = ${row.id}`;
+    }
+    return {
+      workspaceId: row.workspace_id,
+      workspaceSlug: row.slug,
+      role: row.role,
+      userType: 'ApiToken',
+      userName: row.name,
+      tokenId: row.id,
+    };
+  };
+}
+
+function createJwtVerifier(sql: Sql, oidc: OidcConfig): (jwt: string) => Promise<Principal> {
+  let keys: JWTVerifyGetKey | undefined;
+  const keySet = async () => {
+    if (keys) return keys;
+    let jwksUrl = oidc.jwksUrl;
+    if (!jwksUrl) {
+      const discovery = await fetch(`${oidc.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+      if (!discovery.ok) throw new Error(`OIDC discovery failed: HTTP ${discovery.status}`);
+      jwksUrl = ((await discovery.json()) as { jwks_uri?: string }).jwks_uri;
+      if (!jwksUrl) throw new Error('OIDC discovery document has no jwks_uri');
+    }
+    keys = createRemoteJWKSet(new URL(jwksUrl));
+    return keys;
+  };
+  return async (jwt) => {
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jwtVerify(jwt, await keySet(), {
+        issuer: oidc.issuer,
+        audience: oidc.audience,
+      }));
+    } catch (error) {
+      throw new CommanderError('UNAUTHORIZED', `invalid token: ${(error as Error).message}`);
+    }
+    const slug = claims[oidc.workspaceClaim];
+    const role = claims[oidc.roleClaim];
+    if (typeof slug !== 'string' || !ROLES.includes(role as Role)) {
+      throw new CommanderError(
+        'UNAUTHORIZED',
+        `token lacks the ${oidc.workspaceClaim} or ${oidc.roleClaim} claim`,
+      );
+    }
+    const [workspace] = await sql<{ id: string }[]>`select id from workspaces where slug = ${slug}`;
+    if (!workspace) throw new CommanderError('UNAUTHORIZED', `unknown workspace ${slug}`);
+    const user = claims[oidc.userClaim] ?? claims.sub;
+    return {
+      workspaceId: workspace.id,
+      workspaceSlug: slug,
+      role: role as Role,
+      userType: 'User',
+      userName: typeof user === 'string' ? user : 'unknown',
+    };
+  };
+}

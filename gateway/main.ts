@@ -1,0 +1,59 @@
+// The gateway's composition root: builds the HTTP server on an open database and serves it.
+import type { FastifyInstance } from 'fastify';
+import { stdoutAuditPrinter } from '../shared/audit.js';
+import type { Config } from '../shared/config.js';
+import type { Database } from '../shared/db/open.js';
+import { bounded } from '../shared/lifecycle.js';
+import type { Logger } from '../shared/logger.js';
+import { createMetrics } from './metrics.js';
+import { buildServer } from './server.js';
+
+export interface Gateway {
+  app: FastifyInstance;
+  url: string;
+  /** Readiness goes 503, then in-flight requests finish (bounded) and the server closes. */
+  stop(): Promise<void>;
+}
+
+export async function startGateway(
+  config: Config,
+  logger: Logger,
+  db: Database,
+  applicationName: string,
+): Promise<Gateway> {
+  if (!db.encryptor) throw new Error('the gateway needs encryption keys');
+  let draining = false;
+  const app = await buildServer({
+    sql: db.sql,
+    encryptor: db.encryptor,
+    logger,
+    metrics: createMetrics(db.sql, applicationName, config.dbPoolMax),
+    printAudit: stdoutAuditPrinter(),
+    publicUrl: config.publicUrl,
+    oidc: config.oidc,
+    isDraining: () => draining,
+  });
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+  logger.info({ url, public_url: config.publicUrl }, 'gateway listening');
+  return {
+    app,
+    url,
+    async stop() {
+      draining = true;
+      const closed = await bounded(
+        app.close().then(() => true),
+        config.shutdownTimeoutMs,
+      );
+      if (!closed) {
+        logger.warn(
+          { timeout_ms: config.shutdownTimeoutMs },
+          'requests still running at the shutdown deadline; closing them',
+        );
+        app.server.closeAllConnections();
+      }
+    },
+  };
+}

@@ -1,0 +1,183 @@
+// Builds the gateway's HTTP server: validation, errors, auth, OpenAPI and every route.
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Actor, AuditPrinter } from '../shared/audit.js';
+import type { OidcConfig } from '../shared/config.js';
+import type { Encryptor } from '../shared/crypto.js';
+import type { Sql } from '../shared/db/connect.js';
+import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { type Role, roleAllows } from '../shared/tokens.js';
+import { auditRoutes } from './api/audit.js';
+import { clusterRoutes } from './api/clusters.js';
+import { healthRoutes } from './api/health.js';
+import { taskRoutes } from './api/tasks.js';
+import { tokenRoutes } from './api/tokens.js';
+import { createAuthenticator, type Principal } from './auth.js';
+import { instrumentRequests } from './metrics.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** The least role that may call the route; a route without one is refused (deny by default). */
+    role?: Role;
+  }
+}
+
+export interface GatewayDeps {
+  sql: Sql;
+  encryptor: Encryptor;
+  logger: Logger;
+  metrics: Registry;
+  printAudit: AuditPrinter;
+  publicUrl: string;
+  oidc?: OidcConfig;
+  /** True once shutdown began: /readyz answers 503 so load balancers move away. */
+  isDraining: () => boolean;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    bodyLimit: BODY_LIMIT,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  useStrictValidation(app);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .status(404)
+      .send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+  instrumentRequests(app, deps.metrics);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Commander API', version: '1' },
+      components: {
+        securitySchemes: {
+          token: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ token: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const authenticate = createAuthenticator(deps.sql, deps.oidc);
+  const authorize = async (request: FastifyRequest) => {
+    request.principal = await authenticate(request);
+    const needed = request.routeOptions.config.role;
+    if (!needed || !roleAllows(request.principal.role, needed)) {
+      throw new CommanderError(
+        'FORBIDDEN',
+        `this needs the ${needed ?? 'unknown'} role; your token is ${request.principal.role}`,
+      );
+    }
+  };
+  app.decorateRequest('principal');
+  healthRoutes(app, deps, authorize);
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authorize);
+      clusterRoutes(api, deps);
+      tokenRoutes(api, deps);
+      taskRoutes(api, deps);
+      auditRoutes(api, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}
+
+/** The audit actor for a request: the caller, its address and the request id. */
+export function actorOf(request: FastifyRequest): Actor {
+  return {
+    userType: request.principal.userType,
+    userName: request.principal.userName,
+    remoteAddress: request.ip,
+    requestUuid: String(request.id),
+    workspaceId: request.principal.workspaceId,
+    workspaceSlug: request.principal.workspaceSlug,
+  };
+}
+
+/** Bodies are never coerced or trimmed: an unknown field or a wrong type is a 400, not a guess. */
+function useStrictValidation(app: FastifyInstance) {
+  const base: AjvOptions = { allErrors: true, useDefaults: true, strict: false };
+  const body = new Ajv({ ...base, coerceTypes: false, removeAdditional: false });
+  const query = new Ajv({ ...base, coerceTypes: 'array', removeAdditional: false });
+  addFormats.default(body);
+  addFormats.default(query);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : query).compile(schema));
+}
+
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
+function describeIssues(context: string, issues: ValidationIssue[]): { message: string; details: object[] } {
+  const details = issues.map((issue) => {
+    const path = `${context}${issue.instancePath}`;
+    if (issue.keyword === 'additionalProperties') {
+      return { path, message: `unknown field "${String(issue.params.additionalProperty)}"` };
+    }
+    return { path, message: issue.message ?? 'is invalid' };
+  });
+  return { message: details.map((d) => `${d.path} ${d.message}`).join('; '), details };
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+};
+
+function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof CommanderError) {
+    return reply.status(error.status).send(errorBody(error.code, error.message, error.details));
+  }
+  if (error.validation) {
+    const { message, details } = describeIssues(
+      error.validationContext ?? 'request',
+      error.validation as ValidationIssue[],
+    );
+    return reply.status(400).send(errorBody('VALIDATION_FAILED', message, details));
+  }
+  const known = FASTIFY_CODES[error.code];
+  if (known) return reply.status(error.statusCode ?? 400).send(errorBody(known, error.message));
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+    return reply.status(400).send(errorBody('INVALID_JSON', `the body is not valid JSON: ${error.message}`));
+  }
+  if (error.statusCode && error.statusCode < 500) {
+    return reply.status(error.statusCode).send(errorBody('VALIDATION_FAILED', error.message));
+  }
+  request.log.error({ err: error }, 'request failed');
+  return reply
+    .status(500)
+    .send(errorBody('INTERNAL', 'internal error; see the gateway log for the request id'));
+}

@@ -1,0 +1,196 @@
+// Parses and validates the environment once; every program gets its settings from here.
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface EncryptionKeys {
+  /** Oldest first; the last one encrypts, all of them decrypt. */
+  primaryKeys: string[];
+  deterministicKeys: string[];
+  salt: string;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  audience: string;
+  jwksUrl?: string;
+  workspaceClaim: string;
+  roleClaim: string;
+  userClaim: string;
+}
+
+export interface Config {
+  databaseUrl?: string;
+  dataDir: string;
+  listen: { host: string; port: number };
+  publicUrl: string;
+  encryption?: EncryptionKeys;
+  /** Where the keys came from, for messages: the environment or the data dir's keys.env. */
+  encryptionSource?: string;
+  installersFile?: string;
+  logLevel: string;
+  dbPoolMax: number;
+  shutdownTimeoutMs: number;
+  replicaId: string;
+  oidc?: OidcConfig;
+}
+
+export const KEY_VARIABLES = {
+  primary: 'COMMANDER_ENCRYPTION_PRIMARY_KEY',
+  deterministic: 'COMMANDER_ENCRYPTION_DETERMINISTIC_KEY',
+  salt: 'COMMANDER_ENCRYPTION_KEY_DERIVATION_SALT',
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MIN_KEY_LENGTH = 32;
+
+type Env = Record<string, string | undefined>;
+
+export function keysFilePath(dataDir: string): string {
+  return join(dataDir, 'keys.env');
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(nonEmpty(env, 'COMMANDER_DATA_DIR') ?? './.commander');
+  const listen = parseListen(nonEmpty(env, 'COMMANDER_LISTEN') ?? '127.0.0.1:8080');
+  const publicUrl = parseUrl(
+    'COMMANDER_PUBLIC_URL',
+    nonEmpty(env, 'COMMANDER_PUBLIC_URL') ?? `http://${formatHost(listen.host)}:${listen.port}`,
+  );
+  const databaseUrl = nonEmpty(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const { keys, source } = loadKeys(env, dataDir);
+  return {
+    databaseUrl,
+    dataDir,
+    listen,
+    publicUrl,
+    encryption: keys,
+    encryptionSource: source,
+    installersFile: nonEmpty(env, 'COMMANDER_INSTALLERS'),
+    logLevel,
+    dbPoolMax: parseInteger(env, 'COMMANDER_DB_POOL_MAX', 10, 1, 1000),
+    shutdownTimeoutMs: parseInteger(env, 'COMMANDER_SHUTDOWN_TIMEOUT', 10, 1, 3600) * 1000,
+    replicaId: nonEmpty(env, 'COMMANDER_REPLICA_ID') ?? `${hostname()}-${process.pid}`,
+    oidc: loadOidc(env),
+  };
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function parseInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function parseListen(raw: string): { host: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(raw);
+  const port = Number(match?.[2]);
+  if (!match?.[1] || port > 65535) {
+    throw new ConfigError('COMMANDER_LISTEN', `must be host:port, got "${raw}"`);
+  }
+  return { host: match[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function parseUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an http:// or https:// URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http:// or https:// URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** Keys come from the environment, else from the data dir's keys.env that `up` wrote. */
+function loadKeys(env: Env, dataDir: string): { keys?: EncryptionKeys; source?: string } {
+  const names = Object.values(KEY_VARIABLES);
+  if (names.some((name) => nonEmpty(env, name) !== undefined)) {
+    return { keys: parseKeys(env, 'the environment'), source: 'the environment' };
+  }
+  const file = keysFilePath(dataDir);
+  if (!existsSync(file)) return {};
+  return { keys: parseKeys(parseEnvFile(readFileSync(file, 'utf8')), file), source: file };
+}
+
+function parseKeys(env: Env, source: string): EncryptionKeys {
+  const list = (name: string) => {
+    const raw = nonEmpty(env, name);
+    if (raw === undefined) throw new ConfigError(name, `is not set (in ${source}) but the other keys are`);
+    const keys = raw.split(',').map((key) => key.trim());
+    for (const key of keys) {
+      if (key.length < MIN_KEY_LENGTH) {
+        throw new ConfigError(name, `every key must be at least ${MIN_KEY_LENGTH} characters (in ${source})`);
+      }
+    }
+    return keys;
+  };
+  const [salt, ...extra] = list(KEY_VARIABLES.salt);
+  if (salt === undefined || extra.length > 0) {
+    throw new ConfigError(KEY_VARIABLES.salt, `must be exactly one value (in ${source})`);
+  }
+  return {
+    primaryKeys: list(KEY_VARIABLES.primary),
+    deterministicKeys: list(KEY_VARIABLES.deterministic),
+    salt,
+  };
+}
+
+export function parseEnvFile(text: string): Env {
+  const env: Env = {};
+  for (const line of text.split('\n')) {
+    const match = /^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match?.[1]) env[match[1]] = match[2]?.replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return env;
+}
+
+function loadOidc(env: Env): OidcConfig | undefined {
+  const issuer = nonEmpty(env, 'COMMANDER_OIDC_ISSUER');
+  if (issuer === undefined) return undefined;
+  parseUrl('COMMANDER_OIDC_ISSUER', issuer);
+  const audience = nonEmpty(env, 'COMMANDER_OIDC_AUDIENCE');
+  if (audience === undefined)
+    throw new ConfigError('COMMANDER_OIDC_AUDIENCE', 'is required with COMMANDER_OIDC_ISSUER');
+  const jwksUrl = nonEmpty(env, 'COMMANDER_OIDC_JWKS_URL');
+  if (jwksUrl !== undefined) parseUrl('COMMANDER_OIDC_JWKS_URL', jwksUrl);
+  return {
+    issuer,
+    audience,
+    jwksUrl,
+    workspaceClaim: nonEmpty(env, 'COMMANDER_OIDC_WORKSPACE_CLAIM') ?? 'commander_workspace',
+    roleClaim: nonEmpty(env, 'COMMANDER_OIDC_ROLE_CLAIM') ?? 'commander_role',
+    userClaim: nonEmpty(env, 'COMMANDER_OIDC_USER_CLAIM') ?? 'email',
+  };
+}
