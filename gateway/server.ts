@@ -60,6 +60,8 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   useStrictValidation(app);
+  // The API speaks JSON; a plain-text body is a client mistake, answered 415 rather than parsed.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     reply

@@ -156,15 +156,13 @@ function parseKeys(env: Env, source: string): EncryptionKeys {
     }
     return keys;
   };
+  const primaryKeys = list(KEY_VARIABLES.primary);
+  const deterministicKeys = list(KEY_VARIABLES.deterministic);
   const [salt, ...extra] = list(KEY_VARIABLES.salt);
   if (salt === undefined || extra.length > 0) {
     throw new ConfigError(KEY_VARIABLES.salt, `must be exactly one value (in ${source})`);
   }
-  return {
-    primaryKeys: list(KEY_VARIABLES.primary),
-    deterministicKeys: list(KEY_VARIABLES.deterministic),
-    salt,
-  };
+  return { primaryKeys, deterministicKeys, salt };
 }
 
 export function parseEnvFile(text: string): Env {

@@ -1,0 +1,223 @@
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+describe('clusters', () => {
+  let gw: TestGateway;
+  let token: string;
+  const key = ssh2.utils.generateKeyPairSync('ed25519');
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    token = await gw.token('operator');
+  });
+  afterAll(() => gw.close());
+
+  it('creates, reads, lists and updates a cluster with the contract fields', async () => {
+    const created = await gw.request('POST', '/api/v1/clusters', {
+      token,
+      body: {
+        name: 'prod-1',
+        values: { platform_version: '1.0', nodes: { count: 3 } },
+        allowed_targets: ['10.0.0.1:22'],
+      },
+    });
+    expect(created.status).toBe(201);
+    const cluster = created.body;
+    expect(cluster).toMatchObject({
+      name: 'prod-1',
+      values: { platform_version: '1.0', nodes: { count: 3 } },
+      status: 'new',
+      agent_status: 'never_connected',
+      current_revision: 0,
+      archived_at: null,
+      ssh: null,
+      allowed_targets: ['10.0.0.1:22'],
+    });
+    expect(cluster.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Date.parse(cluster.created_at)).toBeGreaterThan(Date.now() - 60_000);
+
+    expect((await gw.request('GET', `/api/v1/clusters/${cluster.id}`, { token })).body).toEqual(cluster);
+    expect((await gw.request('GET', '/api/v1/clusters', { token })).body).toEqual([cluster]);
+
+    const updated = await gw.request('PUT', `/api/v1/clusters/${cluster.id}`, {
+      token,
+      body: { values: { platform_version: '1.1' }, name: 'prod-one' },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({
+      name: 'prod-one',
+      values: { platform_version: '1.1' },
+      allowed_targets: ['10.0.0.1:22'],
+    });
+    expect(Date.parse(updated.body.updated_at)).toBeGreaterThanOrEqual(Date.parse(cluster.updated_at));
+    // no task for a cluster without ssh settings
+    expect((await gw.request('GET', `/api/v1/tasks?cluster_id=${cluster.id}`, { token })).body).toEqual([]);
+  });
+
+  it('keeps names unique per workspace (409) but not across workspaces', async () => {
+    await gw.request('POST', '/api/v1/clusters', { token, body: { name: 'dup' } });
+    const again = await gw.request('POST', '/api/v1/clusters', { token, body: { name: 'dup' } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('NAME_TAKEN');
+    const other = await gw.token('operator', 'gamma');
+    expect(
+      (await gw.request('POST', '/api/v1/clusters', { token: other, body: { name: 'dup' } })).status,
+    ).toBe(201);
+    const [row] = await gw.db.sql`select count(*)::int as n from clusters where name = 'dup'`;
+    expect(row?.n).toBe(2);
+  });
+
+  it('stores the ssh private key encrypted and queues an install task', async () => {
+    const res = await gw.request('POST', '/api/v1/clusters', {
+      token,
+      body: {
+        name: 'ssh-1',
+        ssh: { host: 'master.example', port: 2222, user: 'root', private_key: key.private },
+      },
+    });
+    expect(res.status).toBe(201);
+    const [row] = await gw.db.sql`select ssh_private_key from clusters where id = ${res.body.id}`;
+    const stored = row?.ssh_private_key as string;
+    expect(stored.startsWith('enc:v1:r:')).toBe(true);
+    for (const line of key.private.split('\n').filter((l) => l.length > 10))
+      expect(stored).not.toContain(line);
+    expect(gw.encryptor.decrypt(stored)).toBe(key.private);
+
+    const tasks = await gw.request('GET', `/api/v1/tasks?cluster_id=${res.body.id}`, { token });
+    expect(tasks.body).toHaveLength(1);
+    expect(tasks.body[0]).toMatchObject({
+      kind: 'install',
+      status: 'pending',
+      attempts: 0,
+      log: '',
+      error: null,
+    });
+    const task = await gw.request('GET', `/api/v1/tasks/${tasks.body[0].id}`, { token });
+    expect(task.body).toEqual(tasks.body[0]);
+  });
+
+  it('starts deletion with a delete task, cancels pending work, and is idempotent', async () => {
+    const created = await gw.request('POST', '/api/v1/clusters', {
+      token,
+      body: { name: 'doomed', ssh: { host: '10.1.1.1', user: 'root', private_key: key.private } },
+    });
+    const deleted = await gw.request('DELETE', `/api/v1/clusters/${created.body.id}`, { token });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.status).toBe('deleting');
+    const again = await gw.request('DELETE', `/api/v1/clusters/${created.body.id}`, { token });
+    expect(again.body.status).toBe('deleting');
+    const tasks = await gw.request('GET', `/api/v1/tasks?cluster_id=${created.body.id}`, { token });
+    const byKind = Object.fromEntries(
+      tasks.body.map((t: { kind: string; status: string }) => [t.kind, t.status]),
+    );
+    expect(byKind).toEqual({ install: 'cancelled', delete: 'pending' });
+    expect(tasks.body).toHaveLength(2);
+  });
+
+  it('hides archived clusters from the list unless asked, and frees their name', async () => {
+    const created = await gw.request('POST', '/api/v1/clusters', { token, body: { name: 'old' } });
+    await gw.db
+      .sql`update clusters set status = 'archived', archived_at = now() where id = ${created.body.id}`;
+    const list = await gw.request('GET', '/api/v1/clusters', { token });
+    expect(list.body.map((c: { name: string }) => c.name)).not.toContain('old');
+    const all = await gw.request('GET', '/api/v1/clusters?include_archived=true', { token });
+    expect(all.body.map((c: { name: string }) => c.name)).toContain('old');
+    expect(
+      (await gw.request('PUT', `/api/v1/clusters/${created.body.id}`, { token, body: { values: {} } }))
+        .status,
+    ).toBe(409);
+    expect((await gw.request('POST', '/api/v1/clusters', { token, body: { name: 'old' } })).status).toBe(201);
+  });
+});
+
+describe('audit', () => {
+  let gw: TestGateway;
+  let token: string;
+  const key = ssh2.utils.generateKeyPairSync('ed25519');
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    token = await gw.token('admin');
+  });
+  afterAll(() => gw.close());
+
+  it('writes one row and one [audit] line per change, secrets masked', async () => {
+    const created = await gw.request('POST', '/api/v1/clusters', {
+      token,
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+      body: { name: 'audited', ssh: { host: 'h1', user: 'root', private_key: key.private } },
+    });
+    const id = created.body.id as string;
+    await gw.request('PUT', `/api/v1/clusters/${id}`, {
+      token,
+      body: { values: { a: 1 }, ssh: { host: 'h2', user: 'root', private_key: key.private } },
+    });
+    await gw.request('DELETE', `/api/v1/clusters/${id}`, { token });
+    const issued = await gw.request('POST', '/api/v1/tokens', {
+      token,
+      body: { name: 'robot', role: 'viewer' },
+    });
+    // a failed change writes nothing
+    await gw.request('POST', '/api/v1/clusters', { token, body: { name: 'audited' } });
+
+    const lines = gw.auditLines.join('\n');
+    expect(gw.auditLines).toHaveLength(4);
+    expect(lines).not.toContain('PRIVATE KEY');
+    expect(lines).not.toContain(issued.body.token);
+    const records = gw.auditLines.map((line) => JSON.parse(line.slice(line.indexOf('{'))));
+    expect(records.map((r) => [r.auditable_type, r.action])).toEqual([
+      ['Cluster', 'create'],
+      ['Cluster', 'update'],
+      ['Cluster', 'destroy'],
+      ['ApiToken', 'create'],
+    ]);
+    for (const record of records) {
+      expect(Object.keys(record).sort()).toEqual(
+        [
+          'action',
+          'audited_changes',
+          'auditable_id',
+          'auditable_type',
+          'remote_address',
+          'request_uuid',
+          'user_name',
+          'user_type',
+          'workspace_slug',
+        ].sort(),
+      );
+      expect(record).toMatchObject({
+        user_type: 'ApiToken',
+        user_name: 'admin-alpha',
+        workspace_slug: 'alpha',
+      });
+      expect(record.request_uuid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(record.remote_address).toBe('127.0.0.1');
+    }
+    expect(records[0].audited_changes.ssh).toEqual({
+      host: 'h1',
+      port: 22,
+      user: 'root',
+      private_key: '[FILTERED]',
+    });
+    expect(records[1].audited_changes.values).toEqual([{}, { a: 1 }]);
+    expect(records[1].audited_changes.ssh[1]).toMatchObject({ host: 'h2', private_key: '[FILTERED]' });
+    expect(records[2].audited_changes).toEqual({ status: ['new', 'deleting'] });
+
+    const history = await gw.request('GET', `/api/v1/audit?auditable_id=${id}`, { token });
+    expect(history.body.map((r: { action: string }) => r.action)).toEqual(['destroy', 'update', 'create']);
+    expect(history.body[2].audited_changes.ssh.private_key).toBe('[FILTERED]');
+    const [raw] = await gw.db
+      .sql`select count(*)::int as n from audit_records where audited_changes::text like '%PRIVATE KEY%'`;
+    expect(raw?.n).toBe(0);
+    const paged = await gw.request('GET', `/api/v1/audit?limit=2`, { token });
+    expect(paged.body).toHaveLength(2);
+    const older = await gw.request('GET', `/api/v1/audit?before_id=${paged.body[1].id}`, { token });
+    expect(older.body.map((r: { id: number }) => r.id)).toEqual(
+      history.body
+        .slice(1)
+        .map((r: { id: number }) => r.id)
+        .filter((n: number) => n < paged.body[1].id),
+    );
+  });
+});

@@ -1,0 +1,96 @@
+import { createServer, type Server } from 'node:http';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+describe('OIDC JWTs', () => {
+  let issuerServer: Server;
+  let issuer: string;
+  let gw: TestGateway;
+  let sign: (
+    claims: Record<string, unknown>,
+    options?: { audience?: string; expiresIn?: string; foreign?: boolean },
+  ) => Promise<string>;
+
+  beforeAll(async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const stranger = await generateKeyPair('RS256');
+    const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    issuerServer = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/.well-known/openid-configuration') {
+        res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/keys` }));
+      } else if (req.url === '/keys') {
+        res.end(JSON.stringify({ keys: [jwk] }));
+      } else {
+        res.statusCode = 404;
+        res.end('{}');
+      }
+    });
+    await new Promise<void>((resolve) => issuerServer.listen(0, '127.0.0.1', resolve));
+    const address = issuerServer.address();
+    issuer = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    sign = (claims, options = {}) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(issuer)
+        .setAudience(options.audience ?? 'commander')
+        .setSubject('user-1')
+        .setIssuedAt()
+        .setExpirationTime(options.expiresIn ?? '5m')
+        .sign(options.foreign ? stranger.privateKey : privateKey);
+    gw = await startTestGateway({
+      oidc: {
+        issuer,
+        audience: 'commander',
+        workspaceClaim: 'commander_workspace',
+        roleClaim: 'commander_role',
+        userClaim: 'email',
+      },
+    });
+    await gw.token('viewer', 'alpha'); // creates the workspace
+  });
+  afterAll(async () => {
+    await gw.close();
+    issuerServer.close();
+  });
+
+  const bearer = (jwt: string) => ({ headers: { authorization: `Bearer ${jwt}` } });
+
+  it('maps the claims to workspace, role and user (discovering the JWKS)', async () => {
+    const jwt = await sign({
+      commander_workspace: 'alpha',
+      commander_role: 'operator',
+      email: 'ada@example.com',
+    });
+    const res = await gw.request('POST', '/api/v1/clusters', { ...bearer(jwt), body: { name: 'from-oidc' } });
+    expect(res.status).toBe(201);
+    expect(gw.audit.at(-1)).toMatchObject({
+      user_type: 'User',
+      user_name: 'ada@example.com',
+      workspace_slug: 'alpha',
+    });
+    const viewer = await sign({ commander_workspace: 'alpha', commander_role: 'viewer' });
+    expect((await gw.request('GET', '/api/v1/clusters', bearer(viewer))).body).toHaveLength(1);
+    expect(
+      (await gw.request('POST', '/api/v1/clusters', { ...bearer(viewer), body: { name: 'x' } })).status,
+    ).toBe(403);
+  });
+
+  it('refuses wrong audience, expired, foreign-signed, unknown workspace and missing claims', async () => {
+    const claims = { commander_workspace: 'alpha', commander_role: 'admin' };
+    const bad = [
+      await sign(claims, { audience: 'someone-else' }),
+      await sign(claims, { expiresIn: '-1m' }),
+      await sign(claims, { foreign: true }),
+      await sign({ commander_workspace: 'nowhere', commander_role: 'admin' }),
+      await sign({ commander_workspace: 'alpha', commander_role: 'superuser' }),
+      'a.b.c',
+    ];
+    for (const jwt of bad) {
+      const res = await gw.request('GET', '/api/v1/clusters', bearer(jwt));
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('UNAUTHORIZED');
+    }
+  });
+});
