@@ -32,6 +32,7 @@ export async function startGateway(
     publicUrl: config.publicUrl,
     oidc: config.oidc,
     isDraining: () => draining,
+    trustProxy: config.trustProxy,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -47,6 +47,7 @@ export interface GatewayDeps {
   oidc?: OidcConfig;
   /** True once shutdown began: /readyz answers 503 so load balancers move away. */
   isDraining: () => boolean;
+  trustProxy?: boolean | string[];
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -57,7 +58,8 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    return503OnClosing: false,
+    trustProxy: deps.trustProxy ?? false,
   });
   useStrictValidation(app);
   // The API speaks JSON; a plain-text body is a client mistake, answered 415 rather than parsed.

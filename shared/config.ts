@@ -43,6 +43,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   replicaId: string;
   oidc?: OidcConfig;
+  /** Whose X-Forwarded-For to believe for the client address (fastify's trustProxy). */
+  trustProxy: boolean | string[];
 }
 
 export const KEY_VARIABLES = {
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: parseInteger(env, 'COMMANDER_SHUTDOWN_TIMEOUT', 10, 1, 3600) * 1000,
     replicaId: nonEmpty(env, 'COMMANDER_REPLICA_ID') ?? `${hostname()}-${process.pid}`,
     oidc: loadOidc(env),
+    trustProxy: parseTrustProxy(nonEmpty(env, 'COMMANDER_TRUST_PROXY')),
   };
 }
 
@@ -105,6 +108,17 @@ function parseInteger(env: Env, name: string, fallback: number, min: number, max
     throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** `true`, or a comma-separated list of proxy addresses/CIDRs; unset trusts nobody. */
+function parseTrustProxy(raw: string | undefined): boolean | string[] {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) {
+    throw new ConfigError('COMMANDER_TRUST_PROXY', `must be true, false or addresses/CIDRs, got "${raw}"`);
+  }
+  return entries;
 }
 
 function parseListen(raw: string): { host: string; port: number } {

@@ -15,6 +15,7 @@ const SECRET_KEYS = [
 ];
 
 export const REDACT_PATHS = [
+  ...SECRET_KEYS.map((key) => `["${key}"]`),
   ...SECRET_KEYS.map((key) => `*["${key}"]`),
   ...SECRET_KEYS.map((key) => `*.*["${key}"]`),
   'req.headers.authorization',
