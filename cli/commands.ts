@@ -1,9 +1,9 @@
 // The command table: each command's help and what it runs.
+import { randomUUID } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startGateway } from '../gateway/main.js';
-import { startManager } from '../manager/main.js';
+import { recordAudit, stdoutAuditPrinter } from '../shared/audit.js';
 import { type Config, loadConfig } from '../shared/config.js';
 import { generateKeys } from '../shared/crypto.js';
 import { type Database, formatKeys, openDatabase } from '../shared/db/open.js';
@@ -22,9 +22,16 @@ export interface Command {
 export class UsageError extends Error {}
 
 const ENVIRONMENT_HELP = `
-Environment: DATABASE_URL (unset: embedded PostgreSQL under COMMANDER_DATA_DIR), COMMANDER_DATA_DIR,
-COMMANDER_LISTEN, COMMANDER_PUBLIC_URL, COMMANDER_ENCRYPTION_PRIMARY_KEY, COMMANDER_ENCRYPTION_DETERMINISTIC_KEY,
-COMMANDER_ENCRYPTION_KEY_DERIVATION_SALT, COMMANDER_INSTALLERS, LOG_LEVEL. See README.md.`;
+Environment (see README.md for defaults):
+  DATABASE_URL                  postgres://...; unset: embedded PostgreSQL under COMMANDER_DATA_DIR
+  COMMANDER_DATA_DIR            default ./.commander
+  COMMANDER_LISTEN              gateway host:port, default 127.0.0.1:8080
+  COMMANDER_PUBLIC_URL          URL agents and tunnel clients use to reach the gateway
+  COMMANDER_ENCRYPTION_PRIMARY_KEY, COMMANDER_ENCRYPTION_DETERMINISTIC_KEY, COMMANDER_ENCRYPTION_KEY_DERIVATION_SALT
+  COMMANDER_INSTALLERS          the manager's installers file
+  COMMANDER_DB_POOL_MAX, COMMANDER_SHUTDOWN_TIMEOUT, COMMANDER_REPLICA_ID, COMMANDER_TRUST_PROXY
+  COMMANDER_OIDC_ISSUER, COMMANDER_OIDC_AUDIENCE, COMMANDER_OIDC_JWKS_URL, COMMANDER_OIDC_*_CLAIM
+  LOG_LEVEL                     pino level, default info`;
 
 function setup(name: string, logToStderr = false): { config: Config; logger: Logger } {
   const config = loadConfig();
@@ -47,8 +54,15 @@ async function serve(name: string, programs: { gateway: boolean; manager: boolea
   });
   try {
     if (generateKeys) await bootstrapAdmin(config, logger, db);
-    if (programs.gateway) stops.push((await startGateway(config, logger, db, applicationName)).stop);
-    if (programs.manager) stops.push((await startManager(config, logger, db)).stop);
+    // Imported here so that small commands do not load the server code.
+    if (programs.gateway) {
+      const { startGateway } = await import('../gateway/main.js');
+      stops.push((await startGateway(config, logger, db, applicationName)).stop);
+    }
+    if (programs.manager) {
+      const { startManager } = await import('../manager/main.js');
+      stops.push((await startManager(config, logger, db)).stop);
+    }
   } catch (error) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await db.close().catch(() => {});
@@ -137,10 +151,30 @@ Creates the workspace if it does not exist, then a token, and prints only the to
         poolMax: 2,
       });
       try {
-        const { token } = await db.sql.begin(async (tx) => {
+        const { token, audit } = await db.sql.begin(async (tx) => {
           const ws = await ensureWorkspace(tx, workspace);
-          return createToken(tx, ws.id, name, role as Role);
+          const created = await createToken(tx, ws.id, name, role as Role);
+          const record = await recordAudit(
+            tx,
+            {
+              userType: 'System',
+              userName: 'commander token create',
+              remoteAddress: null,
+              requestUuid: randomUUID(),
+              workspaceId: ws.id,
+              workspaceSlug: ws.slug,
+            },
+            {
+              auditableType: 'ApiToken',
+              auditableId: created.row.id,
+              action: 'create',
+              changes: { name, role },
+            },
+          );
+          return { token: created.token, audit: record };
         });
+        // stdout carries only the token, so the audit line goes to stderr here.
+        stdoutAuditPrinter((line) => process.stderr.write(line))(audit);
         process.stdout.write(`${token}\n`);
       } finally {
         await db.close();

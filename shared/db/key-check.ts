@@ -13,13 +13,14 @@ export class KeyCheckError extends Error {
 }
 
 /**
- * Every key that has written data left a check row. Each row must open with a configured key;
- * then the keys that write from now on get their own rows.
+ * Every key that may have written data left a check row. Each row must open with a configured
+ * key; then, for programs that encrypt, the keys that write from now on get their own rows.
  */
 export async function checkEncryptionKeys(
   sql: Sql,
   encryptor: Encryptor | undefined,
   source?: string,
+  options: { willEncrypt: boolean } = { willEncrypt: true },
 ): Promise<void> {
   const rows = await sql<{ key_id: string; mode: EncryptionMode; check_value: string }[]>`
     select key_id, mode, check_value from encryption_key_checks order by created_at`;
@@ -42,11 +43,13 @@ export async function checkEncryptionKeys(
     if (plaintext !== CHECK_PLAINTEXT) {
       throw new KeyCheckError(
         `the configured encryption keys (from ${source ?? 'the environment'}) cannot read this database: ` +
-          `data was written with ${row.mode} key ${row.key_id}, which is missing or wrong. ` +
+          `${row.mode} key ${row.key_id} has been used to write to it and is missing or wrong. ` +
           'Configure the keys the data was written with (add new keys after the old ones to rotate).',
       );
     }
   }
+  // Only a program that writes encrypted data commits the database to its newest keys.
+  if (!options.willEncrypt) return;
   const current = encryptor.currentKeyIds;
   await sql`insert into encryption_key_checks (key_id, mode, check_value) values
     (${current.random}, 'random', ${encryptor.encrypt(CHECK_PLAINTEXT)}),

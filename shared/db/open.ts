@@ -49,7 +49,7 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
       );
     }
     const encryptor = keys ? await Encryptor.create(keys) : undefined;
-    await checkEncryptionKeys(sql, encryptor, source);
+    await checkEncryptionKeys(sql, encryptor, source, { willEncrypt: options.keys !== 'optional' });
     if (!encryptor && options.keys !== 'optional') {
       throw new ConfigError(
         KEY_VARIABLES.primary,

@@ -1,0 +1,27 @@
+// `npm run bench [-- <name>...]`: runs the benchmarks, each printing JSON lines.
+import { join } from 'node:path';
+import { startEmbedded } from '../shared/db/embedded.js';
+
+const benches: Record<string, (databaseUrl: string) => Promise<void>> = {
+  'api-requests': async (url) => (await import('./api-requests.js')).run(url),
+};
+
+async function main(names: string[]): Promise<void> {
+  const unknown = names.filter((name) => !(name in benches));
+  if (unknown.length > 0)
+    throw new Error(`unknown benchmark ${unknown.join(', ')}; have ${Object.keys(benches).join(', ')}`);
+  const embedded = process.env.DATABASE_URL
+    ? undefined
+    : await startEmbedded(join(process.cwd(), '.commander-bench'), () => {});
+  const url = process.env.DATABASE_URL ?? (embedded?.url as string);
+  try {
+    for (const name of names.length > 0 ? names : Object.keys(benches)) await benches[name]?.(url);
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
