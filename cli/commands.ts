@@ -43,29 +43,38 @@ function setup(name: string, logToStderr = false): { config: Config; logger: Log
 async function serve(name: string, programs: { gateway: boolean; manager: boolean }, generateKeys: boolean) {
   const { config, logger } = setup(name);
   const applicationName = `commander-${name}-${config.replicaId}`.slice(0, 63);
-  const db = await openDatabase(config, logger, {
-    applicationName,
-    keys: generateKeys ? 'generate' : 'required',
-  });
   const stops: Array<() => Promise<void>> = [];
-  onShutdown(logger, async () => {
-    for (const stop of stops.reverse()) await stop();
-    await db.close();
-  });
-  try {
-    if (generateKeys) await bootstrapAdmin(config, logger, db);
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  let stopping = false;
+  const starting = (async () => {
+    const db = await openDatabase(config, logger, {
+      applicationName,
+      keys: generateKeys ? 'generate' : 'required',
+    });
+    stops.push(() => db.close());
+    if (generateKeys && !stopping) await bootstrapAdmin(config, logger, db);
     // Imported here so that small commands do not load the server code.
-    if (programs.gateway) {
+    if (programs.gateway && !stopping) {
       const { startGateway } = await import('../gateway/main.js');
       stops.push((await startGateway(config, logger, db, applicationName)).stop);
     }
-    if (programs.manager) {
+    if (programs.manager && !stopping) {
       const { startManager } = await import('../manager/main.js');
       stops.push((await startManager(config, logger, db)).stop);
     }
+  })();
+  // Registered before anything starts, so a signal during start-up still stops what did start.
+  onShutdown(logger, async () => {
+    stopping = true;
+    await starting.catch(() => {});
+    await stopAll();
+  });
+  try {
+    await starting;
   } catch (error) {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
-    await db.close().catch(() => {});
+    await stopAll().catch(() => {});
     throw error;
   }
 }

@@ -44,16 +44,22 @@ export async function startGateway(
     url,
     async stop() {
       draining = true;
-      const closed = await bounded(
-        app.close().then(() => true),
-        config.shutdownTimeoutMs,
-      );
-      if (!closed) {
-        logger.warn(
-          { timeout_ms: config.shutdownTimeoutMs },
-          'requests still running at the shutdown deadline; closing them',
+      // Keep-alive connections that finish their last request while we wait must close too.
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        const closed = await bounded(
+          app.close().then(() => true),
+          config.shutdownTimeoutMs,
         );
-        app.server.closeAllConnections();
+        if (!closed) {
+          logger.warn(
+            { timeout_ms: config.shutdownTimeoutMs },
+            'requests still running at the shutdown deadline; closing them',
+          );
+          app.server.closeAllConnections();
+        }
+      } finally {
+        clearInterval(reaper);
       }
     },
   };

@@ -71,6 +71,10 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       .send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
   instrumentRequests(app, deps.metrics);
+  // While draining, answers tell keep-alive clients to reconnect elsewhere.
+  app.addHook('onSend', async (_request, reply) => {
+    if (deps.isDraining()) reply.header('connection', 'close');
+  });
 
   await app.register(swagger, {
     openapi: {

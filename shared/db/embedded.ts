@@ -91,59 +91,151 @@ export async function startEmbedded(
     }
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
+  const urlFor = (port: number, database: string) =>
+    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 
-  let port = runningPort(pgdata);
-  let started = false;
-  if (port === undefined) {
-    port = await freePort();
-    if (owner.uid !== undefined && owner.gid !== undefined) {
-      writeFileSync(logFile, '', { flag: 'a' });
-      chownSync(logFile, owner.uid, owner.gid);
-    }
-    try {
-      await run(
-        bin.pg_ctl,
-        [
-          'start',
-          '--wait',
-          '--timeout=60',
-          `--pgdata=${pgdata}`,
-          `--log=${logFile}`,
-          `--options=-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
-        ],
-        { ...owner, env: { ...process.env, LC_ALL: 'C' } },
-      );
-      started = true;
-    } catch (error) {
-      // Another process may have started it a moment before us; use theirs.
-      port = runningPort(pgdata);
+  // Other Commander processes on this data dir start and stop the same server. Decisions are
+  // taken under a lock file, and each process holds one "lease" connection while it runs, so
+  // whoever stops the server can see who still uses it.
+  return withLock(dataDir, async () => {
+    for (let attempt = 1; ; attempt += 1) {
+      let port = runningPort(pgdata);
       if (port === undefined) {
-        const tail = existsSync(logFile)
-          ? readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n')
-          : '';
-        throw new Error(
-          `embedded PostgreSQL did not start: ${(error as { stderr?: string }).stderr || String(error)}\n${tail}`,
-        );
+        port = await freePort();
+        await startServer(bin, owner, pgdata, logFile, port);
+        log(`embedded PostgreSQL started on 127.0.0.1:${port}`);
+      } else {
+        log(`reusing embedded PostgreSQL on 127.0.0.1:${port}`);
       }
+      const state = await waitUntilAccepting(urlFor(port, 'postgres'), pgdata);
+      if (state === 'gone' && attempt < 5) continue;
+      if (state === 'gone')
+        throw new Error(`embedded PostgreSQL in ${pgdata} keeps stopping; see ${logFile}`);
+      await ensureDatabase(urlFor(port, 'postgres'));
+      const lease = postgres(urlFor(port, 'postgres'), {
+        max: 1,
+        onnotice: () => {},
+        connection: { application_name: 'commander-lease' },
+      });
+      const leased = await lease.reserve();
+      const serverPort = port;
+      return {
+        url: urlFor(port, DATABASE),
+        async stop() {
+          leased.release();
+          await lease.end({ timeout: 1 });
+          await withLock(dataDir, async () => {
+            // The last Commander process using the server turns it off; the others leave it running.
+            if ((await otherClients(urlFor(serverPort, 'postgres'))) > 0) return;
+            await run(bin.pg_ctl, ['stop', '--wait', '--mode=fast', `--pgdata=${pgdata}`], owner).catch(
+              () => {},
+            );
+          });
+        },
+      };
     }
-    log(
-      started
-        ? `embedded PostgreSQL started on 127.0.0.1:${port}`
-        : `reusing embedded PostgreSQL on port ${port}`,
-    );
-  } else {
-    log(`reusing embedded PostgreSQL on 127.0.0.1:${port}`);
-  }
+  });
+}
 
-  const base = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
-  await ensureDatabase(`${base}/postgres`);
-  return {
-    url: `${base}/${DATABASE}`,
-    async stop() {
-      if (!started) return;
-      await run(bin.pg_ctl, ['stop', '--wait', '--mode=fast', `--pgdata=${pgdata}`], owner).catch(() => {});
-    },
-  };
+/** Runs fn while holding dataDir/postgres.lock; a lock left by a dead process is taken over. */
+async function withLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+  const lockFile = join(dataDir, 'postgres.lock');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!isAlive(Number(readFileSync(lockFile, 'utf8').trim() || 0))) {
+        rmSync(lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${lockFile} is held by another process for too long`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockFile, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function startServer(
+  bin: Binaries,
+  owner: { uid?: number; gid?: number },
+  pgdata: string,
+  logFile: string,
+  port: number,
+): Promise<void> {
+  if (owner.uid !== undefined && owner.gid !== undefined) {
+    writeFileSync(logFile, '', { flag: 'a' });
+    chownSync(logFile, owner.uid, owner.gid);
+  }
+  try {
+    await run(
+      bin.pg_ctl,
+      [
+        'start',
+        '--wait',
+        '--timeout=60',
+        `--pgdata=${pgdata}`,
+        `--log=${logFile}`,
+        `--options=-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+      ],
+      { ...owner, env: { ...process.env, LC_ALL: 'C' } },
+    );
+  } catch (error) {
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n') : '';
+    throw new Error(
+      `embedded PostgreSQL did not start: ${(error as { stderr?: string }).stderr || String(error)}\n${tail}`,
+    );
+  }
+}
+
+/** Waits while the server starts up; 'gone' when it stopped instead. */
+async function waitUntilAccepting(url: string, pgdata: string): Promise<'ready' | 'gone'> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+    try {
+      await sql`select 1`;
+      return 'ready';
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      // 57P03: starting up or shutting down; ECONNREFUSED: not listening (yet, or any more).
+      if (code !== '57P03' && code !== 'ECONNREFUSED') throw error;
+      if (code === 'ECONNREFUSED' && runningPort(pgdata) === undefined) return 'gone';
+      if (Date.now() > deadline) throw error;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function otherClients(url: string): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`select count(*)::int as n from pg_stat_activity
+      where backend_type = 'client backend' and application_name = 'commander-lease' and pid <> pg_backend_pid()`;
+    return row?.n ?? 0;
+  } catch {
+    return 0;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
 }
 
 /** The port of the server running on pgdata, from its postmaster.pid, if its process is alive. */
@@ -153,11 +245,7 @@ function runningPort(pgdata: string): number | undefined {
   const lines = readFileSync(pidFile, 'utf8').split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-  }
+  if (!isAlive(pid)) return undefined;
   return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
@@ -165,7 +253,11 @@ async function ensureDatabase(adminUrl: string): Promise<void> {
   const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     const [row] = await sql`select 1 from pg_database where datname = ${DATABASE}`;
-    if (!row) await sql.unsafe(`create database ${DATABASE}`).catch(() => {});
+    // Two processes may race to create it: the loser finds it there.
+    if (!row)
+      await sql.unsafe(`create database ${DATABASE}`).catch((error: { code?: string }) => {
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
+      });
   } finally {
     await sql.end();
   }

@@ -31,7 +31,8 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
     applicationName: options.applicationName,
   });
   const close = async () => {
-    await sql.end({ timeout: 5 });
+    // Requests were already cut off at the shutdown deadline: do not wait long for their queries.
+    await sql.end({ timeout: 1 });
     await embedded?.stop();
   };
   try {

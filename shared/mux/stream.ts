@@ -1,0 +1,193 @@
+// One multiplexed stream: a Node Duplex with credit-based flow control. The receive window is
+// handed back to the peer only as the application reads, so a paused reader bounds memory.
+import { Duplex } from 'node:stream';
+import { MuxError } from './frame.js';
+
+/** What a stream needs from its session; keeps the two files' state apart. */
+export interface StreamOwner {
+  /** The stream has data (and window) or a FIN to send. */
+  schedule(stream: MuxStream): void;
+  sendWindowUpdate(stream: MuxStream, delta: number, flags?: number): void;
+  sendReset(stream: MuxStream): void;
+  forget(stream: MuxStream): void;
+}
+
+interface PendingWrite {
+  chunk: Buffer;
+  offset: number;
+  callback: (error?: Error | null) => void;
+}
+
+export interface StreamOptions {
+  /** Receive window in bytes (default: the session's streamWindow). */
+  window?: number;
+  /** Priority streams (control traffic) are sent before bulk streams. */
+  priority?: boolean;
+}
+
+export class MuxStream extends Duplex {
+  readonly priority: boolean;
+  /** The receive window we promise; credit is topped back up to it as data is read. */
+  readonly window: number;
+  /** Bytes we may still send before the peer grants more. */
+  sendWindow: number;
+  /** True once the peer acknowledged the stream (or when the peer opened it). */
+  established: boolean;
+  /** Set while the stream sits in the session's send rotation. */
+  scheduled = false;
+
+  private readonly writes: PendingWrite[] = [];
+  private finalCallback: ((error?: Error | null) => void) | undefined;
+  private finSent = false;
+  private finReceived = false;
+  private closedByReset = false;
+  /** Bytes the peer may still send: what we granted minus what arrived. */
+  private recvCredit: number;
+  private readonly inbound: Buffer[] = [];
+  private inboundBytes = 0;
+  private wantsRead = false;
+  private eofPushed = false;
+
+  constructor(
+    readonly id: number,
+    private readonly owner: StreamOwner,
+    options: { window: number; sendWindow: number; priority: boolean; established: boolean },
+  ) {
+    super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    this.window = options.window;
+    this.recvCredit = options.window;
+    this.sendWindow = options.sendWindow;
+    this.priority = options.priority;
+    this.established = options.established;
+  }
+
+  // ---- sending side, driven by the session's scheduler ----
+
+  /** True when a data frame can go out now. */
+  get hasSendableData(): boolean {
+    return this.writes.length > 0 && this.sendWindow > 0;
+  }
+
+  /** Takes up to maxBytes of queued data within the send window. */
+  takeData(maxBytes: number): Buffer {
+    const pending = this.writes[0] as PendingWrite;
+    const size = Math.min(maxBytes, this.sendWindow, pending.chunk.length - pending.offset);
+    const payload = pending.chunk.subarray(pending.offset, pending.offset + size);
+    pending.offset += size;
+    this.sendWindow -= size;
+    if (pending.offset === pending.chunk.length) {
+      this.writes.shift();
+      pending.callback();
+    }
+    return payload;
+  }
+
+  /** After the last queued byte went out: the FIN, if the application ended its side. */
+  get wantsFin(): boolean {
+    return this.finalCallback !== undefined && !this.finSent && this.writes.length === 0;
+  }
+
+  markFinSent(): void {
+    this.finSent = true;
+    const callback = this.finalCallback;
+    this.finalCallback = undefined;
+    callback?.();
+    this.maybeForget();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.closedByReset) {
+      callback(new MuxError('stream_reset', 'stream was reset'));
+      return;
+    }
+    if (chunk.length === 0) {
+      callback();
+      return;
+    }
+    this.writes.push({ chunk, offset: 0, callback });
+    this.owner.schedule(this);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.finalCallback = callback;
+    this.owner.schedule(this);
+  }
+
+  // ---- receiving side, fed by the session ----
+
+  /** Data from the peer; false when it exceeds the window we granted (a protocol error). */
+  receive(payload: Buffer): boolean {
+    if (payload.length > this.recvCredit) return false;
+    if (this.finReceived || this.destroyed) return true; // late data after close: drop it
+    this.recvCredit -= payload.length;
+    this.inbound.push(payload);
+    this.inboundBytes += payload.length;
+    this.deliver();
+    return true;
+  }
+
+  receiveFin(): void {
+    if (this.finReceived) return;
+    this.finReceived = true;
+    this.deliver();
+  }
+
+  receiveReset(): void {
+    this.closedByReset = true;
+    this.fail(new MuxError('stream_reset', 'the peer reset the stream'), true);
+  }
+
+  /** The session ended: pending writes fail; the stream is destroyed, with the reason if abnormal. */
+  fail(error: MuxError, abnormal: boolean): void {
+    this.finSent = true;
+    this.finReceived = true;
+    // Pending writes fail in _destroy, once the stream is destroyed and quiet.
+    this.destroy(abnormal ? error : undefined);
+  }
+
+  override _read(): void {
+    this.wantsRead = true;
+    this.deliver();
+  }
+
+  private deliver(): void {
+    while (this.wantsRead && this.inbound.length > 0) {
+      const chunk = this.inbound.shift() as Buffer;
+      this.inboundBytes -= chunk.length;
+      this.wantsRead = this.push(chunk);
+    }
+    if (this.finReceived && this.inbound.length === 0 && !this.eofPushed) {
+      this.eofPushed = true;
+      this.push(null);
+      this.maybeForget();
+    }
+    this.returnCredit();
+  }
+
+  /** Tops the peer's credit back up once half the window has been read, not for every read. */
+  private returnCredit(): void {
+    if (this.finReceived || this.destroyed) return;
+    const consumed = this.window - this.recvCredit - this.inboundBytes;
+    if (consumed >= this.window / 2) {
+      this.recvCredit += consumed;
+      this.owner.sendWindowUpdate(this, consumed);
+    }
+  }
+
+  private maybeForget(): void {
+    if (this.finSent && this.finReceived && this.inbound.length === 0) this.owner.forget(this);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.closedByReset && !(this.finSent && this.finReceived)) {
+      this.closedByReset = true;
+      this.owner.sendReset(this);
+    }
+    for (const pending of this.writes.splice(0))
+      pending.callback(error ?? new MuxError('stream_reset', 'stream destroyed'));
+    this.inbound.length = 0;
+    this.inboundBytes = 0;
+    this.owner.forget(this);
+    callback(error);
+  }
+}

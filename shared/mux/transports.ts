@@ -1,0 +1,107 @@
+// Binds a session to a real connection: a stream socket (TCP, a pipe) or a WebSocket.
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { MuxConfig } from './config.js';
+import { MuxError } from './frame.js';
+import { Session } from './session.js';
+
+/** A session over a byte stream; header and payload go out in one writev, never copied. */
+export function sessionOverSocket(socket: Duplex, client: boolean, config?: Partial<MuxConfig>): Session {
+  const session = new Session(
+    {
+      write(frame) {
+        if (frame.length === 1) return socket.write(frame[0]);
+        socket.cork();
+        socket.write(frame[0]);
+        const ok = socket.write(frame[1]);
+        socket.uncork();
+        return ok;
+      },
+      close: () => socket.destroy(),
+    },
+    client,
+    config,
+  );
+  socket.on('data', (chunk: Buffer) => session.receive(chunk));
+  socket.on('drain', () => session.drained());
+  socket.on('error', (error) => session.transportClosed(error));
+  socket.on('close', () => session.transportClosed());
+  return session;
+}
+
+/** WebSocket close codes for the session's typed reasons (4000-4999 is for applications). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 4001,
+  keepaliveTimeout: 4002,
+  unauthorized: 4003,
+  revoked: 4004,
+  replaced: 4005,
+  overloaded: 4008,
+  internal: 4011,
+} as const;
+
+const CLOSE_CODES: Partial<Record<MuxError['code'], number>> = {
+  protocol_error: CloseCode.protocolError,
+  keepalive_timeout: CloseCode.keepaliveTimeout,
+  remote_go_away: CloseCode.goingAway,
+};
+
+export interface WebSocketTransportOptions {
+  /** Bytes handed to the socket but not yet written before the session waits (default 1 MiB). */
+  highWaterMark?: number;
+}
+
+/**
+ * A session over a WebSocket: binary messages only; a message may hold any part of a frame.
+ * Back-pressure comes from ws's send callbacks, which fire once bytes reach the socket.
+ */
+export function sessionOverWebSocket(
+  ws: WebSocket,
+  client: boolean,
+  config?: Partial<MuxConfig>,
+  options: WebSocketTransportOptions = {},
+): Session {
+  const high = options.highWaterMark ?? 1024 * 1024;
+  const low = high / 4;
+  let inflight = 0;
+  let waiting = false;
+  const session = new Session(
+    {
+      write(frame) {
+        const data = frame.length === 1 ? (frame[0] as Buffer) : Buffer.concat(frame);
+        inflight += data.length;
+        ws.send(data, { binary: true }, () => {
+          inflight -= data.length;
+          if (waiting && inflight <= low) {
+            waiting = false;
+            session.drained();
+          }
+        });
+        if (inflight < high) return true;
+        waiting = true;
+        return false;
+      },
+      close(reason) {
+        if (ws.readyState === ws.CLOSED) return;
+        const code = (reason && CLOSE_CODES[reason.code]) ?? (reason ? CloseCode.internal : CloseCode.normal);
+        ws.close(code, reason?.message.slice(0, 120));
+        // A dead peer never finishes the closing handshake.
+        setTimeout(() => ws.terminate(), 2000).unref();
+      },
+    },
+    client,
+    config,
+  );
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) {
+      session.close(new MuxError('protocol_error', 'text message on a binary-only connection'));
+      return;
+    }
+    session.receive(data);
+  });
+  ws.on('error', (error) => session.transportClosed(error));
+  ws.on('close', () => session.transportClosed());
+  return session;
+}

@@ -1,0 +1,159 @@
+// The command line surface: help, usage errors, configuration errors and `keys generate`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, parseEnvFile } from '../../shared/config.js';
+import { lines, Processes, tempDir } from './helpers.js';
+
+const COMMANDS = ['up', 'gateway', 'manager', 'migrate', 'token create', 'keys generate'];
+const KEY_NAMES = [
+  'COMMANDER_ENCRYPTION_PRIMARY_KEY',
+  'COMMANDER_ENCRYPTION_DETERMINISTIC_KEY',
+  'COMMANDER_ENCRYPTION_KEY_DERIVATION_SALT',
+];
+
+describe('commander CLI', () => {
+  const processes = new Processes();
+  let dir: ReturnType<typeof tempDir>;
+  // Nothing here should reach a database; if something does, it fails fast instead of hanging.
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    processes.run(
+      args,
+      { COMMANDER_DATA_DIR: dir.path, DATABASE_URL: 'postgres://127.0.0.1:1/unreachable', ...env },
+      20_000,
+    );
+
+  beforeAll(() => {
+    dir = tempDir('commander-cli-');
+  });
+
+  afterAll(async () => {
+    await processes.stopAll();
+    dir?.remove();
+  });
+
+  /** Exit 2, nothing on stdout, exactly one `commander: …` line on stderr that matches. */
+  const expectUsageError = (result: Awaited<ReturnType<typeof run>>, pattern: RegExp) => {
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.endsWith('\n')).toBe(true);
+    const errorLines = result.stderr.split('\n').slice(0, -1);
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatch(/^commander: \S/);
+    expect(errorLines[0]).toMatch(pattern);
+  };
+
+  it.each(COMMANDS)('`commander %s --help` prints its usage and exits 0', async (command) => {
+    for (const flag of ['--help', '-h']) {
+      const result = await run([...command.split(' '), flag]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(new RegExp(`^Usage: commander ${command}\\b`));
+    }
+  });
+
+  it('without arguments (and with --help) lists every command, and each listed one answers --help', async () => {
+    let listed: string[] = [];
+    for (const args of [[], ['--help']]) {
+      const result = await run(args);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain('Usage: commander <command>');
+      listed = lines(result.stdout.slice(result.stdout.indexOf('Commands:')))
+        .slice(1)
+        .filter((line) => line.startsWith('  '))
+        .map((line) => line.trim().split(/\s{2,}/)[0] as string);
+      expect(listed).toEqual(expect.arrayContaining(COMMANDS));
+    }
+    // Commands added later (the contract also names `agent` and `tunnel`) are covered too.
+    for (const command of listed.filter((c) => !COMMANDS.includes(c))) {
+      const result = await run([...command.split(' '), '--help']);
+      expect(result.code, `${command}: ${result.stderr}`).toBe(0);
+      expect(result.stdout).toContain('Usage');
+    }
+  });
+
+  it('rejects an unknown command with exit 2 and one line', async () => {
+    expectUsageError(await run(['frobnicate']), /unknown command "frobnicate"/);
+    expectUsageError(await run(['token', 'revoke']), /unknown command "token revoke"/);
+  });
+
+  it('rejects an unknown flag or a stray argument with exit 2 and one line', async () => {
+    expectUsageError(await run(['gateway', '--bogus']), /--bogus/);
+    expectUsageError(await run(['keys', 'generate', '--length', '12']), /--length/);
+    expectUsageError(await run(['migrate', 'now']), /now/);
+  });
+
+  it.each([
+    ['COMMANDER_LISTEN', 'nonsense'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['LOG_LEVEL', 'loud'],
+    ['COMMANDER_PUBLIC_URL', 'ftp://example.com'],
+    ['COMMANDER_SHUTDOWN_TIMEOUT', 'soon'],
+  ])('refuses %s=%s with exit 2 and one line naming the variable', async (variable, value) => {
+    for (const command of [['gateway'], ['migrate']]) {
+      const result = await run(command, { [variable]: value });
+      expectUsageError(result, new RegExp(`^commander: ${variable}\\b`));
+    }
+  });
+
+  it('refuses incomplete or too short encryption keys, naming the variable', async () => {
+    const long = 'k'.repeat(40);
+    expectUsageError(
+      await run(['gateway'], {
+        COMMANDER_ENCRYPTION_PRIMARY_KEY: long,
+        COMMANDER_ENCRYPTION_KEY_DERIVATION_SALT: long,
+      }),
+      /^commander: COMMANDER_ENCRYPTION_DETERMINISTIC_KEY\b/,
+    );
+    expectUsageError(
+      await run(['gateway'], {
+        COMMANDER_ENCRYPTION_PRIMARY_KEY: `${long},short`,
+        COMMANDER_ENCRYPTION_DETERMINISTIC_KEY: long,
+        COMMANDER_ENCRYPTION_KEY_DERIVATION_SALT: long,
+      }),
+      /^commander: COMMANDER_ENCRYPTION_PRIMARY_KEY\b.*32/,
+    );
+  });
+
+  it('`token create` validates its flags before touching the database', async () => {
+    expectUsageError(
+      await run(['token', 'create', '--workspace', 'default', '--role', 'superuser']),
+      /--role .*admin, operator|--role .*viewer/,
+    );
+    expectUsageError(await run(['token', 'create', '--workspace', 'default']), /--role/);
+    expectUsageError(await run(['token', 'create', '--role', 'viewer']), /--workspace/);
+    expectUsageError(
+      await run(['token', 'create', '--workspace', 'Not A Slug', '--role', 'viewer']),
+      /--workspace/,
+    );
+  });
+
+  it('`keys generate` prints three fresh NAME=value lines, different each run', async () => {
+    const outputs: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const result = await run(['keys', 'generate']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toBe('');
+      const printed = result.stdout.split('\n');
+      expect(printed.pop()).toBe(''); // ends with a newline
+      expect(printed).toHaveLength(3);
+      const pairs = printed.map((line) => /^([A-Z_]+)=(\S+)$/.exec(line));
+      expect(
+        pairs.every((pair) => pair !== null),
+        result.stdout,
+      ).toBe(true);
+      expect(pairs.map((pair) => pair?.[1])).toEqual(KEY_NAMES);
+      const values = pairs.map((pair) => pair?.[2] as string);
+      for (const value of values) expect(value.length).toBeGreaterThanOrEqual(32);
+      expect(new Set(values).size).toBe(3);
+      // What it prints is exactly what the configuration accepts.
+      const config = loadConfig({ ...parseEnvFile(result.stdout), COMMANDER_DATA_DIR: dir.path });
+      expect(config.encryption).toEqual({
+        primaryKeys: [values[0]],
+        deterministicKeys: [values[1]],
+        salt: values[2],
+      });
+      outputs.push(...values);
+    }
+    expect(new Set(outputs).size).toBe(6);
+  });
+});

@@ -1,0 +1,235 @@
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { INITIAL_WINDOW, MuxError } from '../../../shared/mux/frame.js';
+import { Session } from '../../../shared/mux/session.js';
+import type { MuxStream } from '../../../shared/mux/stream.js';
+import { readAll, sessionPair, writeRandom } from '../../support/mux.js';
+
+const MiB = 1024 * 1024;
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+async function pair(config = {}, serverConfig = config) {
+  const sessions = await sessionPair(
+    { keepaliveInterval: 0, ...config },
+    { keepaliveInterval: 0, ...serverConfig },
+  );
+  cleanups.push(() => {
+    sessions.client.close();
+    sessions.server.close();
+  });
+  return sessions;
+}
+
+function nextStream(session: Session): Promise<MuxStream> {
+  return once(session, 'stream').then(([stream]) => stream as MuxStream);
+}
+
+describe('mux session', () => {
+  it('carries 64 MiB each way on one stream intact', async () => {
+    const { client, server } = await pair();
+    const accepted = nextStream(server);
+    const stream = client.open();
+    const remote = await accepted;
+    const [up, down, sentUp, sentDown] = await Promise.all([
+      readAll(remote),
+      readAll(stream),
+      writeRandom(stream, 64 * MiB),
+      writeRandom(remote, 64 * MiB),
+    ]);
+    expect(up).toEqual({ bytes: 64 * MiB, sha256: sentUp });
+    expect(down).toEqual({ bytes: 64 * MiB, sha256: sentDown });
+  });
+
+  it('keeps 100 concurrent streams apart', async () => {
+    const { client, server } = await pair();
+    server.on('stream', (stream) => stream.pipe(stream)); // echo
+    const results = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const stream = client.open();
+        const [echoed, sent] = await Promise.all([
+          readAll(stream),
+          writeRandom(stream, 256 * 1024 + i * 997, 16 * 1024),
+        ]);
+        return echoed.sha256 === sent && echoed.bytes === 256 * 1024 + i * 997;
+      }),
+    );
+    expect(results.every(Boolean)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.streamCount).toBe(0);
+    expect(server.streamCount).toBe(0);
+  });
+
+  it('half-closes each direction on its own', async () => {
+    const { client, server } = await pair();
+    const accepted = nextStream(server);
+    const stream = client.open();
+    stream.end(Buffer.from('request'));
+    const remote = await accepted;
+    const request = await readAll(remote);
+    expect(request.bytes).toBe(7);
+    // the client's side is ended, the server can still answer
+    remote.end(Buffer.from('answer after FIN'));
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    await finished(stream);
+    expect(Buffer.concat(chunks).toString()).toBe('answer after FIN');
+    expect(client.streamCount).toBe(0);
+  });
+
+  it('resets a stream on destroy and tells the other side with a typed error', async () => {
+    const { client, server } = await pair();
+    const accepted = nextStream(server);
+    const stream = client.open();
+    stream.write('x');
+    const remote = await accepted;
+    const failed = once(remote, 'error');
+    stream.destroy();
+    const [error] = await failed;
+    expect(error).toBeInstanceOf(MuxError);
+    expect((error as MuxError).code).toBe('stream_reset');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(server.streamCount).toBe(0);
+    expect(client.streamCount).toBe(0);
+  });
+
+  it('bounds memory of a paused reader to its window while another stream runs at full speed', async () => {
+    const { client, server } = await pair();
+    const streams: MuxStream[] = [];
+    server.on('stream', (s) => streams.push(s));
+    const paused = client.open();
+    const busy = client.open();
+    // the paused stream's reader never reads; its writer keeps trying
+    let offered = 0;
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const pump = () => {
+      while (offered < 32 * MiB && paused.write(chunk)) offered += chunk.length;
+    };
+    paused.on('drain', pump);
+    pump();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [remotePaused, remoteBusy] = streams as [MuxStream, MuxStream];
+    remotePaused.pause();
+    const [received, sent] = await Promise.all([readAll(remoteBusy), writeRandom(busy, 64 * MiB)]);
+    expect(received.sha256).toBe(sent);
+    // the receiver holds at most the window plus one readable buffer
+    expect(
+      remotePaused.readableLength + (remotePaused as unknown as { inboundBytes: number }).inboundBytes,
+    ).toBeLessThanOrEqual(INITIAL_WINDOW + 64 * 1024);
+    // the sender stopped: it holds at most its writable buffer, not 32 MiB
+    expect(paused.writableLength).toBeLessThanOrEqual(128 * 1024);
+    expect(offered).toBeLessThan(2 * MiB);
+  });
+
+  it('honours a larger window for bulk streams', async () => {
+    const { client, server } = await pair();
+    const accepted = nextStream(server);
+    const bulk = client.open({ window: 4 * MiB });
+    const remote = await accepted;
+    // the opener's receive window: the acceptor may send 4 MiB before the opener reads
+    bulk.pause();
+    const chunk = Buffer.alloc(64 * 1024, 2);
+    const pump = () => {
+      while (remote.write(chunk)) {}
+    };
+    remote.on('drain', pump);
+    pump();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const buffered = bulk.readableLength + (bulk as unknown as { inboundBytes: number }).inboundBytes;
+    expect(buffered).toBeGreaterThan(3 * MiB);
+    expect(buffered).toBeLessThanOrEqual(4 * MiB + 64 * 1024);
+  });
+
+  it('frees stream ids: 2,000 streams opened and closed leave nothing behind', async () => {
+    const { client, server } = await pair();
+    server.on('stream', (s) => {
+      s.resume();
+      s.end();
+    });
+    for (let batch = 0; batch < 20; batch += 1) {
+      await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const s = client.open();
+          s.end('bye');
+          s.resume();
+          await once(s, 'close');
+        }),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(client.streamCount).toBe(0);
+    expect(server.streamCount).toBe(0);
+  });
+
+  it('limits streams waiting for an acknowledgement (backlog)', async () => {
+    const silent = new Session({ write: () => true, close: () => {} }, true, {
+      acceptBacklog: 8,
+      keepaliveInterval: 0,
+    });
+    for (let i = 0; i < 8; i += 1) silent.open();
+    expect(() => silent.open()).toThrow(expect.objectContaining({ code: 'backlog_full' }));
+    silent.close();
+  });
+
+  it('refuses streams beyond maxStreams with a reset', async () => {
+    const { client, server } = await pair({}, { maxStreams: 2 });
+    server.on('stream', () => {});
+    client.open();
+    client.open();
+    const third = client.open();
+    const [error] = await once(third, 'error');
+    expect((error as MuxError).code).toBe('stream_reset');
+  });
+
+  it('measures round trips and answers pings while a stream is saturated', async () => {
+    const { client, server } = await pair();
+    server.on('stream', (s) => s.resume());
+    const bulk = client.open();
+    const writing = writeRandom(bulk, 128 * MiB);
+    const rtts: number[] = [];
+    for (let i = 0; i < 20; i += 1) rtts.push(await client.ping());
+    await writing;
+    expect(rtts.every((rtt) => rtt >= 0)).toBe(true);
+    expect(client.rtt).toBe(rtts.at(-1));
+  });
+
+  it('stops new streams after GoAway but lets open ones finish', async () => {
+    const { client, server } = await pair();
+    const accepted = nextStream(server);
+    const open = client.open();
+    open.write('before');
+    const remote = await accepted;
+    server.goAway();
+    await once(client, 'goaway');
+    expect(() => client.open()).toThrow(expect.objectContaining({ code: 'remote_go_away' }));
+    open.end(' and after');
+    expect((await readAll(remote)).bytes).toBe('before and after'.length);
+  });
+
+  it('notices a dead peer within two keepalive intervals', async () => {
+    const { client, sockets } = await sessionPair({ keepaliveInterval: 100, keepaliveTimeout: 100 });
+    cleanups.push(() => client.close());
+    // the peer's process hangs: its socket stays open but nothing is ever answered
+    sockets[1]?.pause();
+    sockets[1]?.removeAllListeners('data');
+    const started = Date.now();
+    const [reason] = await once(client, 'close');
+    expect((reason as MuxError).code).toBe('keepalive_timeout');
+    expect(Date.now() - started).toBeLessThanOrEqual(250);
+  });
+
+  it('fails every open stream with the reason when the connection drops', async () => {
+    const { client, server, sockets } = await pair();
+    server.on('stream', () => {});
+    const stream = client.open();
+    stream.write('x');
+    const failed = once(stream, 'error');
+    sockets[1]?.destroy();
+    const [error] = await failed;
+    expect(error).toBeInstanceOf(MuxError);
+    expect(client.closed).toBe(true);
+  });
+});
