@@ -169,7 +169,10 @@ describe('commander up on an empty data dir, without DATABASE_URL', () => {
     const up = await startUp();
     const port = await freePort();
     const gatewayBase = `http://127.0.0.1:${port}`;
-    const gateway = processes.start(['gateway'], { COMMANDER_DATA_DIR: dir.path, COMMANDER_LISTEN: `127.0.0.1:${port}` });
+    const gateway = processes.start(['gateway'], {
+      COMMANDER_DATA_DIR: dir.path,
+      COMMANDER_LISTEN: `127.0.0.1:${port}`,
+    });
     await gateway.waitFor(/"msg":"gateway listening"/, 30_000);
     expect(gateway.stdout()).toContain('reusing embedded PostgreSQL');
 
