@@ -120,6 +120,58 @@ COMMANDER_DATA_DIR/keys.env (when none are set) and an admin token into COMMANDE
     run: () => serve('manager', { gateway: false, manager: true }, false),
   },
   {
+    name: 'agent',
+    summary: 'the agent: dials the gateway, carries tunnels to allowed targets',
+    usage: `commander agent --url <gateway>/agent_api/<cluster id> --token-file <file> --state-dir <dir> \\
+  --allow <host:port> [--allow ...] [--kubeconfig <file>] [--ca-file <file>] [--insecure-skip-tls-verify]
+  [--sync-interval <s>] [--telemetry-interval <s>] [--heartbeat-interval <s>] [--dial-timeout <s>]
+
+Environment equivalents: COMMANDER_URL, COMMANDER_AGENT_TOKEN_FILE, COMMANDER_AGENT_STATE_DIR,
+COMMANDER_AGENT_ALLOW (comma separated), KUBECONFIG, COMMANDER_CA_FILE; HTTPS_PROXY, HTTP_PROXY, NO_PROXY.
+--allow entries are host:port, host:* or CIDR:port; nothing else can be dialed (deny by default).
+The token file holds the single-use enrollment token; it is needed only until the agent's own key
+(kept in the state dir) is enrolled.`,
+    options: {
+      url: { type: 'string' },
+      'token-file': { type: 'string' },
+      'state-dir': { type: 'string' },
+      allow: { type: 'string', multiple: true },
+      kubeconfig: { type: 'string' },
+      'ca-file': { type: 'string' },
+      'insecure-skip-tls-verify': { type: 'boolean' },
+      'sync-interval': { type: 'string' },
+      'telemetry-interval': { type: 'string' },
+      'heartbeat-interval': { type: 'string' },
+      'dial-timeout': { type: 'string' },
+    },
+    async run(values) {
+      const { runAgent } = await import('../agent/main.js');
+      await runAgent(values);
+    },
+  },
+  {
+    name: 'tunnel',
+    summary: "a local port forward through a cluster's agent",
+    usage: `commander tunnel --api <gateway url> --token-file <file> --cluster <id> --target <host:port> \\
+  --listen 127.0.0.1:<port> [--ca-file <file>] [--insecure-skip-tls-verify]
+
+Prints "listening on 127.0.0.1:<port>" once ready; every local connection becomes one tunnel stream
+to the target inside the cluster. Needs an operator token. Ctrl-C or SIGTERM closes it.`,
+    options: {
+      api: { type: 'string' },
+      'token-file': { type: 'string' },
+      cluster: { type: 'string' },
+      target: { type: 'string' },
+      listen: { type: 'string' },
+      'ca-file': { type: 'string' },
+      'insecure-skip-tls-verify': { type: 'boolean' },
+    },
+    async run(values) {
+      const { runTunnel } = await import('./tunnel.js');
+      await runTunnel(values);
+    },
+  },
+  {
     name: 'migrate',
     summary: 'applies database migrations, then exits',
     usage: `commander migrate\n\nApplies the missing migrations under an advisory lock and exits.${ENVIRONMENT_HELP}`,

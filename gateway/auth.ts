@@ -1,6 +1,6 @@
 // Who is calling: an API token (X-Auth-Token or Bearer) or, when configured, an OIDC JWT.
 
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { OidcConfig } from '../shared/config.js';
 import type { Sql } from '../shared/db/connect.js';
@@ -16,12 +16,13 @@ export interface Principal {
   tokenId?: string;
 }
 
-export type Authenticator = (request: FastifyRequest) => Promise<Principal>;
+/** Works on fastify requests and on raw upgrade requests alike: it only reads headers. */
+export type Authenticator = (request: { headers: IncomingHttpHeaders }) => Promise<Principal>;
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 const MAX_CREDENTIAL_LENGTH = 8192;
 
-export function credentialOf(request: FastifyRequest): string | undefined {
+export function credentialOf(request: { headers: IncomingHttpHeaders }): string | undefined {
   const header = request.headers['x-auth-token'];
   if (typeof header === 'string' && header.length > 0) return header.trim();
   const authorization = request.headers.authorization;

@@ -33,6 +33,7 @@ export async function startGateway(
     oidc: config.oidc,
     isDraining: () => draining,
     trustProxy: config.trustProxy,
+    replicaId: config.replicaId,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -19,6 +19,7 @@ import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { type Role, roleAllows } from '../shared/tokens.js';
+import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
 import { clusterRoutes } from './api/clusters.js';
 import { healthRoutes } from './api/health.js';
@@ -26,6 +27,8 @@ import { taskRoutes } from './api/tasks.js';
 import { tokenRoutes } from './api/tokens.js';
 import { createAuthenticator, type Principal } from './auth.js';
 import { instrumentRequests } from './metrics.js';
+import { loadSigningKey, type SigningKey } from './signing-key.js';
+import { attachWebSockets } from './upgrade.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,6 +48,8 @@ export interface GatewayDeps {
   printAudit: AuditPrinter;
   publicUrl: string;
   oidc?: OidcConfig;
+  /** This process's name in the session registry. */
+  replicaId?: string;
   /** True once shutdown began: /readyz answers 503 so load balancers move away. */
   isDraining: () => boolean;
   trustProxy?: boolean | string[];
@@ -92,6 +97,12 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const authenticate = createAuthenticator(deps.sql, deps.oidc);
+  let signing: Promise<SigningKey> | undefined;
+  const signingKey = () => {
+    signing ??= loadSigningKey(deps.sql, deps.encryptor);
+    return signing;
+  };
+  await attachWebSockets(app, deps, authenticate);
   const authorize = async (request: FastifyRequest) => {
     request.principal = await authenticate(request);
     const needed = request.routeOptions.config.role;
@@ -108,6 +119,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
     async (api) => {
       api.addHook('onRequest', authorize);
       clusterRoutes(api, deps);
+      agentRoutes(api, deps, signingKey);
       tokenRoutes(api, deps);
       taskRoutes(api, deps);
       auditRoutes(api, deps);

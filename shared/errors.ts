@@ -13,6 +13,11 @@ export const errorCatalogue = {
   NAME_TAKEN: { status: 409, message: 'the name is already taken' },
   CONFLICT: { status: 409, message: 'the object changed state' },
   NOT_READY: { status: 503, message: 'not ready' },
+  UPGRADE_REQUIRED: { status: 426, message: 'this endpoint speaks WebSocket only' },
+  TARGET_NOT_ALLOWED: { status: 403, message: 'target_not_allowed' },
+  AGENT_OFFLINE: { status: 503, message: 'agent_offline' },
+  DIAL_FAILED: { status: 502, message: 'dial_failed' },
+  DIAL_TIMEOUT: { status: 504, message: 'dial_timeout' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

@@ -80,6 +80,12 @@ const clusterSchema = {
       },
     },
     allowed_targets: { type: 'array', items: { type: 'string' } },
+    last_seen_at: nullableTimestamp,
+    agent_version: { type: ['string', 'null'] },
+    agent_gateway_replica: {
+      type: ['string', 'null'],
+      description: 'the gateway replica holding the live session',
+    },
     created_at: timestamp,
     updated_at: timestamp,
     archived_at: nullableTimestamp,
@@ -112,6 +118,9 @@ interface ClusterRow {
   ssh_user: string | null;
   ssh_host_key_fingerprint: string | null;
   allowed_targets: string[];
+  last_seen_at: Date | null;
+  agent_version: string | null;
+  agent_replica: string | null;
   created_at: Date;
   updated_at: Date;
   archived_at: Date | null;
@@ -134,6 +143,9 @@ function clusterJson(row: ClusterRow) {
         }
       : null,
     allowed_targets: row.allowed_targets,
+    last_seen_at: row.last_seen_at,
+    agent_version: row.agent_version,
+    agent_gateway_replica: row.agent_status === 'connected' ? row.agent_replica : null,
     created_at: row.created_at,
     updated_at: row.updated_at,
     archived_at: row.archived_at,

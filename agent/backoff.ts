@@ -1,0 +1,22 @@
+// Reconnect delays: exponential with full jitter, capped, reset after a good connection.
+
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private readonly baseMs = 500,
+    private readonly capMs = 60_000,
+  ) {}
+
+  /** The next delay; a server's Retry-After (ms) is honoured as a floor. */
+  next(retryAfterMs?: number): number {
+    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** this.attempt);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    const jittered = ceiling / 2 + Math.random() * (ceiling / 2);
+    return retryAfterMs === undefined ? jittered : Math.max(retryAfterMs, jittered) + Math.random() * 1000;
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+}

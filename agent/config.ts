@@ -1,0 +1,99 @@
+// The agent's settings: flags first, then the environment equivalents (CONTRACT.md).
+import { resolve } from 'node:path';
+import { ConfigError } from '../shared/config.js';
+import { type AllowEntry, parseAllowList } from '../shared/targets.js';
+
+export interface AgentConfig {
+  /** ws(s)://…/agent_api/<cluster> */
+  url: URL;
+  clusterId: string;
+  tokenFile?: string;
+  stateDir: string;
+  allow: AllowEntry[];
+  allowText: string[];
+  kubeconfig?: string;
+  caFile?: string;
+  insecureSkipTlsVerify: boolean;
+  syncIntervalMs: number;
+  telemetryIntervalMs: number;
+  heartbeatIntervalMs: number;
+  dialTimeoutMs: number;
+  logLevel: string;
+}
+
+export type AgentFlags = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+type Env = Record<string, string | undefined>;
+
+function text(flags: AgentFlags, flag: string, env: Env, variable: string): string | undefined {
+  const value = flags[flag];
+  if (typeof value === 'string' && value.trim()) return value.trim();
+  const fromEnv = env[variable]?.trim();
+  return fromEnv ? fromEnv : undefined;
+}
+
+function seconds(flags: AgentFlags, flag: string, fallback: number, min: number, max: number): number {
+  const raw = flags[flag];
+  if (raw === undefined) return fallback * 1000;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(
+      `--${flag}`,
+      `must be a number of seconds from ${min} to ${max}, got "${String(raw)}"`,
+    );
+  }
+  return Math.round(value * 1000);
+}
+
+export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): AgentConfig {
+  const rawUrl = text(flags, 'url', env, 'COMMANDER_URL');
+  if (!rawUrl)
+    throw new ConfigError('--url', 'is required (or COMMANDER_URL): <gateway>/agent_api/<cluster id>');
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new ConfigError('--url', `is not a URL: "${rawUrl}"`);
+  }
+  const schemes: Record<string, string> = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' };
+  const scheme = schemes[url.protocol];
+  if (!scheme) throw new ConfigError('--url', 'must be http(s):// or ws(s)://');
+  url.protocol = scheme;
+  const match = /\/agent_api\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?$/.exec(
+    url.pathname,
+  );
+  if (!match?.[1]) throw new ConfigError('--url', 'must end with /agent_api/<cluster uuid>');
+
+  const flagAllow = flags.allow;
+  const allowText = Array.isArray(flagAllow)
+    ? flagAllow.map(String)
+    : (env.COMMANDER_AGENT_ALLOW ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+  let allow: AllowEntry[];
+  try {
+    allow = parseAllowList(allowText);
+  } catch (error) {
+    throw new ConfigError('--allow', (error as Error).message);
+  }
+  const stateDir = text(flags, 'state-dir', env, 'COMMANDER_AGENT_STATE_DIR');
+  if (!stateDir) throw new ConfigError('--state-dir', 'is required (or COMMANDER_AGENT_STATE_DIR)');
+  const tokenFile = text(flags, 'token-file', env, 'COMMANDER_AGENT_TOKEN_FILE');
+  return {
+    url,
+    clusterId: match[1],
+    tokenFile: tokenFile ? resolve(tokenFile) : undefined,
+    stateDir: resolve(stateDir),
+    allow,
+    allowText,
+    kubeconfig: text(flags, 'kubeconfig', env, 'KUBECONFIG'),
+    caFile: text(flags, 'ca-file', env, 'COMMANDER_CA_FILE'),
+    insecureSkipTlsVerify: flags['insecure-skip-tls-verify'] === true,
+    syncIntervalMs: seconds(flags, 'sync-interval', 60, 1, 86_400),
+    telemetryIntervalMs: seconds(flags, 'telemetry-interval', 30, 1, 86_400),
+    heartbeatIntervalMs: seconds(flags, 'heartbeat-interval', 10, 0.2, 60),
+    dialTimeoutMs: seconds(flags, 'dial-timeout', 10, 0.1, 300),
+    logLevel: env.LOG_LEVEL?.trim() || 'info',
+  };
+}

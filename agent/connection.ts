@@ -1,0 +1,229 @@
+// The agent's one outbound connection: dial (through a proxy when configured), answer the
+// gateway's challenge, run the multiplexed session, and reconnect with jittered backoff.
+import { readFileSync } from 'node:fs';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ConnectionOptions } from 'node:tls';
+import WebSocket from 'ws';
+import { signChallenge } from '../shared/identity.js';
+import type { Logger } from '../shared/logger.js';
+import type { Session } from '../shared/mux/session.js';
+import type { MuxStream } from '../shared/mux/stream.js';
+import { CloseCode, sessionOverWebSocket } from '../shared/mux/transports.js';
+import { type Hello, MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION, type Welcome } from '../shared/wire/handshake.js';
+import { encodeMessage } from '../shared/wire/messages.js';
+import { Backoff } from './backoff.js';
+import type { AgentConfig } from './config.js';
+import type { AgentIdentity } from './identity.js';
+import { ConnectProxyAgent, proxyFor } from './proxy.js';
+
+/** Receive window of streams the gateway opens here (tunnels): enough to fill a fast link. */
+const TUNNEL_WINDOW = 4 * 1024 * 1024;
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+
+export interface ConnectionEvents {
+  /** A tunnel stream the gateway opened. */
+  onStream(stream: MuxStream): void;
+  /** The control stream of a new session. */
+  onConnected?(control: MuxStream, session: Session): void;
+}
+
+class Refused extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class AgentConnection {
+  private readonly backoff = new Backoff();
+  private stopped = false;
+  private current: { ws: WebSocket; session?: Session } | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly identity: AgentIdentity,
+    private readonly version: string,
+    private readonly logger: Logger,
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  /** Connects and stays connected until stop(). */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      let retryAfter: number | undefined;
+      try {
+        await this.connectOnce();
+      } catch (error) {
+        retryAfter = error instanceof Refused ? error.retryAfterMs : undefined;
+        if (!this.stopped)
+          this.logger.warn({ reason: (error as Error).message }, 'connection to the gateway failed');
+      }
+      if (this.stopped) break;
+      const delay = this.backoff.next(retryAfter);
+      this.logger.info({ delay_ms: Math.round(delay) }, 'reconnecting');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+    if (this.current) {
+      this.current.session?.goAway();
+      this.current.ws.close(CloseCode.goingAway, 'agent stopping');
+      this.current.ws.terminate();
+    }
+  }
+
+  private tlsOptions(): ConnectionOptions {
+    return {
+      ca: this.config.caFile ? readFileSync(this.config.caFile) : undefined,
+      rejectUnauthorized: !this.config.insecureSkipTlsVerify,
+    };
+  }
+
+  /** One connection, from dial to close. Resolves when a working session ends. */
+  private connectOnce(): Promise<void> {
+    const { url } = this.config;
+    const tls = this.tlsOptions();
+    const proxy = proxyFor(url);
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      maxPayload: 1024 * 1024,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      ...tls,
+      agent: proxy ? new ConnectProxyAgent(proxy, url.protocol === 'wss:' ? tls : undefined) : undefined,
+      headers: { 'user-agent': `commander-agent/${this.version}` },
+    });
+    this.current = { ws };
+    return new Promise((resolve, reject) => {
+      let established = false;
+      ws.on('unexpected-response', (_request: ClientRequest, response: IncomingMessage) => {
+        const retryAfter = Number(response.headers['retry-after']);
+        reject(
+          new Refused(
+            `gateway answered HTTP ${response.statusCode}`,
+            Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+          ),
+        );
+        ws.terminate();
+      });
+      ws.on('error', (error) => {
+        if (!established) reject(error);
+      });
+      ws.on('close', (code, reason) => {
+        if (!established) reject(new Error(`closed during the handshake: ${code} ${reason.toString()}`));
+      });
+      ws.once('open', () => {
+        this.handshake(ws).then(
+          (welcome) => {
+            established = true;
+            this.backoff.reset();
+            this.runSession(ws, welcome).then(resolve, resolve);
+          },
+          (error: Error) => {
+            reject(error);
+            ws.terminate();
+          },
+        );
+      });
+    });
+  }
+
+  private handshake(ws: WebSocket): Promise<Welcome> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('handshake timed out')), HANDSHAKE_TIMEOUT_MS);
+      let enrolling: string | undefined;
+      const onMessage = (data: Buffer, isBinary: boolean) => {
+        let message: Record<string, unknown>;
+        try {
+          if (!isBinary || data.length > MAX_HANDSHAKE_BYTES) throw new Error('bad handshake message');
+          message = JSON.parse(data.toString('utf8'));
+        } catch (error) {
+          return finish(error as Error);
+        }
+        if (message.type === 'challenge' && typeof message.nonce === 'string') {
+          enrolling = this.identity.pendingEnrollmentToken(this.config.tokenFile);
+          if (!enrolling && !this.identity.enrolled) {
+            return finish(
+              new Error(
+                `not enrolled yet and no unused enrollment token in ${this.config.tokenFile ?? '(no --token-file)'}`,
+              ),
+            );
+          }
+          const hello: Hello = {
+            type: 'hello',
+            protocol: PROTOCOL_VERSION,
+            cluster_id: this.config.clusterId,
+            public_key: this.identity.publicKey,
+            signature: signChallenge(this.identity.key, this.config.clusterId, message.nonce),
+            agent_version: this.version,
+            heartbeat_interval: this.config.heartbeatIntervalMs,
+            ...(enrolling ? { enrollment_token: enrolling } : {}),
+          };
+          ws.send(Buffer.from(JSON.stringify(hello)));
+        } else if (message.type === 'welcome') {
+          if (enrolling) {
+            this.identity.markEnrolled(enrolling);
+            this.logger.info('enrolled this agent key with the gateway');
+          }
+          finish(undefined, message as unknown as Welcome);
+        } else if (message.type === 'error') {
+          finish(
+            new Refused(`gateway refused the agent: ${String(message.code)}: ${String(message.message)}`),
+          );
+        } else {
+          finish(new Error('unexpected handshake message'));
+        }
+      };
+      const finish = (error?: Error, welcome?: Welcome) => {
+        clearTimeout(timer);
+        ws.off('message', onMessage);
+        if (error) reject(error);
+        else resolve(welcome as Welcome);
+      };
+      ws.on('message', onMessage);
+    });
+  }
+
+  private runSession(ws: WebSocket, welcome: Welcome): Promise<void> {
+    const heartbeat = welcome.heartbeat_interval;
+    const session = sessionOverWebSocket(ws, true, {
+      keepaliveInterval: heartbeat,
+      keepaliveTimeout: heartbeat,
+      streamWindow: TUNNEL_WINDOW,
+    });
+    if (this.current) this.current.session = session;
+    this.logger.info({ session_id: welcome.session_id, heartbeat_ms: heartbeat }, 'connected to the gateway');
+    const control = session.open({ priority: true });
+    control.on('error', () => {});
+    control.write(
+      encodeMessage({ type: 'status', agent_version: this.version, allow: this.config.allowText }),
+    );
+    const heartbeats = setInterval(() => {
+      control.write(encodeMessage({ type: 'heartbeat', time: new Date().toISOString() }));
+    }, heartbeat);
+    session.on('stream', (stream) => this.events.onStream(stream));
+    this.events.onConnected?.(control, session);
+    return new Promise((resolve) => {
+      session.on('close', (reason) => {
+        clearInterval(heartbeats);
+        this.logger.warn({ reason: reason?.code ?? 'closed' }, 'disconnected from the gateway');
+        resolve();
+      });
+      ws.on('close', (code, why) => {
+        if (code === CloseCode.revoked)
+          this.logger.error({ reason: why.toString() }, 'the gateway revoked this agent; enroll it again');
+      });
+    });
+  }
+}

@@ -1,0 +1,41 @@
+// The gateway's key for signing agent enrollment tokens: created once, kept encrypted in
+// PostgreSQL so that every replica signs and verifies with the same key.
+import { randomUUID } from 'node:crypto';
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import type { Encryptor } from '../shared/crypto.js';
+import type { Sql } from '../shared/db/connect.js';
+
+export interface SigningKey {
+  id: string;
+  privateKey: CryptoKey | Uint8Array;
+  publicKey: CryptoKey | Uint8Array;
+}
+
+export async function loadSigningKey(sql: Sql, encryptor: Encryptor): Promise<SigningKey> {
+  let [row] = await sql<{ id: string; private_jwk: string; public_jwk: JWK }[]>`
+    select id, private_jwk, public_jwk from gateway_signing_keys order by created_at desc limit 1`;
+  if (!row) {
+    const pair = await generateKeyPair('EdDSA', { extractable: true });
+    const id = randomUUID();
+    const privateJwk = JSON.stringify(await exportJWK(pair.privateKey));
+    await sql`insert into gateway_signing_keys (id, private_jwk, public_jwk)
+      values (${id}, ${encryptor.encrypt(privateJwk)}, ${sql.json((await exportJWK(pair.publicKey)) as never)})`;
+    // Replicas starting together may each make one; tokens name their key (kid), so any verifies.
+    [row] = await sql<{ id: string; private_jwk: string; public_jwk: JWK }[]>`
+      select id, private_jwk, public_jwk from gateway_signing_keys order by created_at desc, id limit 1`;
+    if (!row) throw new Error('gateway signing key was not stored');
+  }
+  return {
+    id: row.id,
+    privateKey: await importJWK(JSON.parse(encryptor.decrypt(row.private_jwk)) as JWK, 'EdDSA'),
+    publicKey: await importJWK(row.public_jwk, 'EdDSA'),
+  };
+}
+
+/** The public key a token names, whichever replica signed it. */
+export async function loadVerificationKey(sql: Sql, id: string): Promise<CryptoKey | Uint8Array | undefined> {
+  const [row] = await sql<
+    { public_jwk: JWK }[]
+  >`select public_jwk from gateway_signing_keys where id = ${id}`;
+  return row ? importJWK(row.public_jwk, 'EdDSA') : undefined;
+}

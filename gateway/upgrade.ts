@@ -1,0 +1,68 @@
+// Routes WebSocket upgrades on the gateway's server: agents at /agent_api/<cluster>, tunnels
+// at /api/v1/clusters/<id>/tunnel. One `ws` server, binary only, no compression, bounded messages.
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer } from 'ws';
+import { AgentEndpoint } from './agent-endpoint.js';
+import type { Authenticator } from './auth.js';
+import type { GatewayDeps } from './server.js';
+import { TunnelBroker } from './tunnel-broker.js';
+import { TunnelEndpoint } from './tunnel-endpoint.js';
+
+/** The largest WebSocket message accepted; mux frames and tunnel chunks are split below it. */
+export const MAX_WS_MESSAGE = 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    agents: AgentEndpoint;
+  }
+}
+
+export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, authenticate: Authenticator) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_WS_MESSAGE,
+    clientTracking: false,
+  });
+  const agents = new AgentEndpoint({
+    sql: deps.sql,
+    wss,
+    logger: deps.logger,
+    replicaId: deps.replicaId ?? `${hostname()}-${process.pid}`,
+  });
+  await agents.start();
+  const broker = new TunnelBroker(agents, deps.metrics);
+  const tunnels = new TunnelEndpoint({
+    sql: deps.sql,
+    wss,
+    broker,
+    authenticate,
+    printAudit: deps.printAudit,
+    logger: deps.logger,
+  });
+  app.decorate('agents', agents);
+
+  app.server.on('upgrade', (request, socket, head) => {
+    socket.on('error', () => {});
+    const url = new URL(request.url ?? '/', 'http://gateway');
+    const agent = /^\/agent_api\/([^/]+)\/?$/.exec(url.pathname);
+    const tunnel = /^\/api\/v1\/clusters\/([^/]+)\/tunnel\/?$/.exec(url.pathname);
+    if (deps.isDraining()) {
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      );
+    } else if (agent?.[1]) {
+      agents.handleUpgrade(request, socket, head, agent[1]);
+    } else if (tunnel?.[1]) {
+      tunnels.handleUpgrade(request, socket, head, tunnel[1], url.searchParams.get('target'));
+    } else {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  });
+  // Before the HTTP server waits for its connections: WebSockets would keep it open forever.
+  app.addHook('preClose', async () => {
+    await agents.stop();
+    tunnels.stop();
+  });
+}

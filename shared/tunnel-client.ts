@@ -1,0 +1,150 @@
+// Opens a tunnel through the gateway and returns it as a Duplex: usable as ssh2's `sock`,
+// piped to a local socket by `commander tunnel`, or read and written directly.
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+
+export type TunnelClientErrorCode =
+  | 'target_not_allowed'
+  | 'dial_failed'
+  | 'dial_timeout'
+  | 'agent_offline'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'tunnel_failed';
+
+export class TunnelClientError extends Error {
+  constructor(
+    readonly code: TunnelClientErrorCode,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'TunnelClientError';
+  }
+}
+
+export interface TunnelRequest {
+  /** The gateway's base URL: http(s)://host:port */
+  api: string;
+  token: string;
+  clusterId: string;
+  target: string;
+  ca?: Buffer;
+  insecureSkipTlsVerify?: boolean;
+}
+
+const HTTP_CODES: Record<string, TunnelClientErrorCode> = {
+  TARGET_NOT_ALLOWED: 'target_not_allowed',
+  DIAL_FAILED: 'dial_failed',
+  DIAL_TIMEOUT: 'dial_timeout',
+  AGENT_OFFLINE: 'agent_offline',
+  UNAUTHORIZED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
+  NOT_FOUND: 'not_found',
+};
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+
+export function tunnelUrl(api: string, clusterId: string, target: string): string {
+  const url = new URL(`${api.replace(/\/+$/, '')}/api/v1/clusters/${encodeURIComponent(clusterId)}/tunnel`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('target', target);
+  return url.toString();
+}
+
+/** Resolves once the agent has connected to the target; rejects with a typed TunnelClientError. */
+export function openTunnel(request: TunnelRequest): Promise<Duplex> {
+  const ws = new WebSocket(tunnelUrl(request.api, request.clusterId, request.target), {
+    headers: { 'x-auth-token': request.token },
+    perMessageDeflate: false,
+    maxPayload: 1024 * 1024,
+    ca: request.ca,
+    rejectUnauthorized: !request.insecureSkipTlsVerify,
+  });
+  return new Promise((resolve, reject) => {
+    ws.on('unexpected-response', (_req: ClientRequest, response: IncomingMessage) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => {
+        if (body.length < 64 * 1024) body += chunk.toString();
+      });
+      response.on('end', () => {
+        let code: TunnelClientErrorCode = 'tunnel_failed';
+        let message = `gateway answered HTTP ${response.statusCode}`;
+        try {
+          const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
+          code = HTTP_CODES[parsed.error?.code ?? ''] ?? code;
+          message = parsed.error?.message ?? message;
+        } catch {
+          // not JSON: keep the status line
+        }
+        reject(new TunnelClientError(code, message, response.statusCode));
+      });
+      ws.terminate();
+    });
+    ws.once('error', (error) => reject(new TunnelClientError('tunnel_failed', error.message)));
+    ws.once('open', () => resolve(new WebSocketByteStream(ws)));
+  });
+}
+
+/** The tunnel's bytes as a Duplex; an empty binary message is the end of one direction. */
+class WebSocketByteStream extends Duplex {
+  private remoteEnded = false;
+  private waiting: ((error?: Error | null) => void) | undefined;
+
+  constructor(private readonly ws: WebSocket) {
+    super({ allowHalfOpen: true, readableHighWaterMark: 1024 * 1024, writableHighWaterMark: 1024 * 1024 });
+    ws.on('message', (data: Buffer) => {
+      if (data.length === 0) {
+        this.remoteEnded = true;
+        this.push(null);
+        return;
+      }
+      if (!this.push(data)) ws.pause();
+    });
+    ws.on('close', (code, reason) => {
+      if (!this.remoteEnded && code !== 1000) {
+        this.destroy(
+          new TunnelClientError(
+            'tunnel_failed',
+            `tunnel closed: ${code} ${reason.toString() || 'connection lost'}`,
+          ),
+        );
+      } else {
+        if (!this.remoteEnded) this.push(null);
+        this.destroy();
+      }
+    });
+    ws.on('error', (error) => this.destroy(new TunnelClientError('tunnel_failed', error.message)));
+  }
+
+  override _read(): void {
+    this.ws.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // Keep the socket busy: take the next chunk at once unless a lot is still unsent.
+    this.ws.send(chunk, { binary: true }, (error) => {
+      const waiting = this.waiting;
+      if (waiting && (error || this.ws.bufferedAmount < LOW_WATER)) {
+        this.waiting = undefined;
+        waiting(error);
+      }
+    });
+    if (this.ws.bufferedAmount < HIGH_WATER) callback();
+    else this.waiting = callback;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.ws.send(Buffer.alloc(0), { binary: true }, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.ws.readyState === WebSocket.OPEN) {
+      if (error) this.ws.terminate();
+      else this.ws.close(1000);
+    }
+    callback(error);
+  }
+}
