@@ -8,7 +8,7 @@ import { signChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
-import { CloseCode, sessionOverWebSocket } from '../shared/mux/transports.js';
+import { CloseCode, sessionOverWebSocket, zeroMask } from '../shared/mux/transports.js';
 import { type Hello, MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION, type Welcome } from '../shared/wire/handshake.js';
 import { encodeMessage } from '../shared/wire/messages.js';
 import { Backoff } from './backoff.js';
@@ -98,6 +98,7 @@ export class AgentConnection {
     const proxy = proxyFor(url);
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
+      generateMask: zeroMask,
       maxPayload: 1024 * 1024,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       ...tls,

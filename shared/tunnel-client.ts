@@ -3,6 +3,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import { zeroMask } from './mux/transports.js';
 
 export type TunnelClientErrorCode =
   | 'target_not_allowed'
@@ -59,6 +60,7 @@ export function openTunnel(request: TunnelRequest): Promise<Duplex> {
   const ws = new WebSocket(tunnelUrl(request.api, request.clusterId, request.target), {
     headers: { 'x-auth-token': request.token },
     perMessageDeflate: false,
+    generateMask: zeroMask,
     maxPayload: 1024 * 1024,
     ca: request.ca,
     rejectUnauthorized: !request.insecureSkipTlsVerify,

@@ -29,6 +29,15 @@ export function sessionOverSocket(socket: Duplex, client: boolean, config?: Part
   return session;
 }
 
+/**
+ * A client's masking key of zeros, which lets `ws` skip masking (a copy and an XOR of every
+ * byte). Masking protects proxies from scripts in browsers; our clients are not browsers and
+ * carry their own bytes.
+ */
+export function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 /** WebSocket close codes for the session's typed reasons (4000-4999 is for applications). */
 export const CloseCode = {
   normal: 1000,
