@@ -1,4 +1,5 @@
 // The gateway's composition root: builds the HTTP server on an open database and serves it.
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { stdoutAuditPrinter } from '../shared/audit.js';
 import type { Config } from '../shared/config.js';
@@ -34,11 +35,14 @@ export async function startGateway(
     isDraining: () => draining,
     trustProxy: config.trustProxy,
     replicaId: config.replicaId,
+    https: config.tls
+      ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
+      : undefined,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
-  const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
   logger.info({ url, public_url: config.publicUrl }, 'gateway listening');
   return {
     app,

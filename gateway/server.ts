@@ -53,12 +53,15 @@ export interface GatewayDeps {
   /** True once shutdown began: /readyz answers 503 so load balancers move away. */
   isDraining: () => boolean;
   trustProxy?: boolean | string[];
+  /** PEM certificate and key to serve HTTPS (and wss://) directly. */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 export const BODY_LIMIT = 1024 * 1024;
 
 export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.https ? { https: deps.https } : {}),
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,

@@ -43,6 +43,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   replicaId: string;
   oidc?: OidcConfig;
+  /** Serve HTTPS/WSS directly with this certificate and key (PEM files); usually TLS ends at an ingress. */
+  tls?: { certFile: string; keyFile: string };
   /** Whose X-Forwarded-For to believe for the client address (fastify's trustProxy). */
   trustProxy: boolean | string[];
 }
@@ -65,9 +67,11 @@ export function keysFilePath(dataDir: string): string {
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(nonEmpty(env, 'COMMANDER_DATA_DIR') ?? './.commander');
   const listen = parseListen(nonEmpty(env, 'COMMANDER_LISTEN') ?? '127.0.0.1:8080');
+  const tls = loadTls(env);
   const publicUrl = parseUrl(
     'COMMANDER_PUBLIC_URL',
-    nonEmpty(env, 'COMMANDER_PUBLIC_URL') ?? `http://${formatHost(listen.host)}:${listen.port}`,
+    nonEmpty(env, 'COMMANDER_PUBLIC_URL') ??
+      `${tls ? 'https' : 'http'}://${formatHost(listen.host)}:${listen.port}`,
   );
   const databaseUrl = nonEmpty(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -91,6 +95,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: parseInteger(env, 'COMMANDER_SHUTDOWN_TIMEOUT', 10, 1, 3600) * 1000,
     replicaId: nonEmpty(env, 'COMMANDER_REPLICA_ID') ?? `${hostname()}-${process.pid}`,
     oidc: loadOidc(env),
+    tls,
     trustProxy: parseTrustProxy(nonEmpty(env, 'COMMANDER_TRUST_PROXY')),
   };
 }
@@ -186,6 +191,21 @@ export function parseEnvFile(text: string): Env {
     if (match?.[1]) env[match[1]] = match[2]?.replace(/^(['"])(.*)\1$/, '$2');
   }
   return env;
+}
+
+function loadTls(env: Env): Config['tls'] {
+  const certFile = nonEmpty(env, 'COMMANDER_TLS_CERT_FILE');
+  const keyFile = nonEmpty(env, 'COMMANDER_TLS_KEY_FILE');
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile) throw new ConfigError('COMMANDER_TLS_CERT_FILE', 'is required with COMMANDER_TLS_KEY_FILE');
+  if (!keyFile) throw new ConfigError('COMMANDER_TLS_KEY_FILE', 'is required with COMMANDER_TLS_CERT_FILE');
+  for (const [name, file] of [
+    ['COMMANDER_TLS_CERT_FILE', certFile],
+    ['COMMANDER_TLS_KEY_FILE', keyFile],
+  ] as const) {
+    if (!existsSync(file)) throw new ConfigError(name, `${file} does not exist`);
+  }
+  return { certFile, keyFile };
 }
 
 function loadOidc(env: Env): OidcConfig | undefined {
