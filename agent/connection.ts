@@ -1,6 +1,6 @@
 // The agent's one outbound connection: dial (through a proxy when configured), answer the
 // gateway's challenge, run the multiplexed session, and reconnect with jittered backoff.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
@@ -64,14 +64,28 @@ export class AgentConnection {
       if (this.stopped) break;
       const delay = this.backoff.next(retryAfter);
       this.logger.info({ delay_ms: Math.round(delay) }, 'reconnecting');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.sleep(delay);
     }
+  }
+
+  /** Waits out a backoff delay, cut short by stop() or by a new token in the token file. */
+  private sleep(ms: number): Promise<void> {
+    const tokenFile = this.config.tokenFile;
+    const mtime = () => (tokenFile && existsSync(tokenFile) ? statSync(tokenFile).mtimeMs : 0);
+    const before = mtime();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        clearInterval(watcher);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      // A re-enrollment token written while we wait is tried at once.
+      const watcher = setInterval(() => {
+        if (mtime() !== before) done();
+      }, 1000);
+      this.wake = done;
+    });
   }
 
   stop(): void {
