@@ -1,4 +1,5 @@
-// Reconnect delays: exponential with full jitter, capped, reset after a good connection.
+// Reconnect delays: exponential with equal jitter (between half and all of the ceiling),
+// capped at 60 s, reset after a good connection.
 
 export class Backoff {
   private attempt = 0;

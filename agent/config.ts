@@ -93,7 +93,8 @@ export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): Agen
     syncIntervalMs: seconds(flags, 'sync-interval', 60, 1, 86_400),
     telemetryIntervalMs: seconds(flags, 'telemetry-interval', 30, 1, 86_400),
     heartbeatIntervalMs: seconds(flags, 'heartbeat-interval', 10, 0.2, 60),
-    dialTimeoutMs: seconds(flags, 'dial-timeout', 10, 0.1, 300),
+    // The gateway waits 30 s for the agent's answer; a dial must give up before that.
+    dialTimeoutMs: seconds(flags, 'dial-timeout', 10, 0.1, 25),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
 }

@@ -6,6 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import { signChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
+import { INITIAL_WINDOW } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { CloseCode, sessionOverWebSocket, zeroMask } from '../shared/mux/transports.js';
@@ -88,14 +89,21 @@ export class AgentConnection {
     });
   }
 
-  stop(): void {
+  /** Says GoAway, closes the connection cleanly (bounded), and stops reconnecting. */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    if (this.current) {
-      this.current.session?.goAway();
-      this.current.ws.close(CloseCode.goingAway, 'agent stopping');
-      this.current.ws.terminate();
+    if (!this.current) return;
+    const { ws, session } = this.current;
+    session?.goAway();
+    // Let the GoAway go out (it is flushed in a microtask) before the close.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (ws.readyState === WebSocket.OPEN) {
+      const closed = new Promise((resolve) => ws.once('close', resolve));
+      ws.close(CloseCode.goingAway, 'agent stopping');
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500))]);
     }
+    ws.terminate();
   }
 
   private tlsOptions(): ConnectionOptions {
@@ -139,12 +147,16 @@ export class AgentConnection {
         if (!established) reject(new Error(`closed during the handshake: ${code} ${reason.toString()}`));
       });
       ws.once('open', () => {
-        this.handshake(ws).then(
-          (welcome) => {
-            established = true;
-            this.backoff.reset();
-            this.runSession(ws, welcome).then(resolve, resolve);
-          },
+        let session: Promise<void> | undefined;
+        // The session must take over the socket in the same tick as the welcome, or a frame
+        // arriving right behind it would be lost.
+        const onWelcome = (welcome: Welcome) => {
+          established = true;
+          this.backoff.reset();
+          session = this.runSession(ws, welcome);
+        };
+        this.handshake(ws, onWelcome).then(
+          () => session?.then(resolve, resolve),
           (error: Error) => {
             reject(error);
             ws.terminate();
@@ -154,7 +166,7 @@ export class AgentConnection {
     });
   }
 
-  private handshake(ws: WebSocket): Promise<Welcome> {
+  private handshake(ws: WebSocket, onWelcome: (welcome: Welcome) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('handshake timed out')), HANDSHAKE_TIMEOUT_MS);
       let enrolling: string | undefined;
@@ -191,7 +203,8 @@ export class AgentConnection {
             this.identity.markEnrolled(enrolling);
             this.logger.info('enrolled this agent key with the gateway');
           }
-          finish(undefined, message as unknown as Welcome);
+          finish();
+          onWelcome(message as unknown as Welcome);
         } else if (message.type === 'error') {
           finish(
             new Refused(`gateway refused the agent: ${String(message.code)}: ${String(message.message)}`),
@@ -200,11 +213,11 @@ export class AgentConnection {
           finish(new Error('unexpected handshake message'));
         }
       };
-      const finish = (error?: Error, welcome?: Welcome) => {
+      const finish = (error?: Error) => {
         clearTimeout(timer);
         ws.off('message', onMessage);
         if (error) reject(error);
-        else resolve(welcome as Welcome);
+        else resolve();
       };
       ws.on('message', onMessage);
     });
@@ -219,7 +232,7 @@ export class AgentConnection {
     });
     if (this.current) this.current.session = session;
     this.logger.info({ session_id: welcome.session_id, heartbeat_ms: heartbeat }, 'connected to the gateway');
-    const control = session.open({ priority: true });
+    const control = session.open({ priority: true, window: INITIAL_WINDOW });
     control.on('error', () => {});
     control.write(
       encodeMessage({ type: 'status', agent_version: this.version, allow: this.config.allowText }),

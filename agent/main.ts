@@ -44,6 +44,6 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
       );
     },
   });
-  onShutdown(logger, async () => connection.stop());
+  onShutdown(logger, () => connection.stop());
   await connection.run();
 }

@@ -57,12 +57,14 @@ export async function serveTunnel(stream: MuxStream, options: TunnelOptions): Pr
       message: `no connection to ${formatTarget(target)} within ${options.dialTimeoutMs} ms`,
     });
   }, options.dialTimeoutMs);
+  let connected = false;
   socket.once('error', (error) => {
     clearTimeout(timer);
-    if (!socket.connecting) return;
+    if (connected) return;
     refuse({ code: 'dial_failed', message: `${formatTarget(target)}: ${error.message}` });
   });
   socket.once('connect', () => {
+    connected = true;
     clearTimeout(timer);
     stream.write(encodeMessage({ ok: true }));
     if (rest.length > 0) socket.write(rest);

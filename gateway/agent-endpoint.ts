@@ -7,7 +7,7 @@ import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Queryable, Sql } from '../shared/db/connect.js';
 import { verifyChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
-import type { MuxError } from '../shared/mux/frame.js';
+import { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { CloseCode, sessionOverWebSocket } from '../shared/mux/transports.js';
@@ -114,6 +114,8 @@ export class AgentEndpoint {
       if (counted) this.pendingHandshakes -= 1;
       counted = false;
     };
+    // ws never calls back for an upgrade it rejects or a socket already gone.
+    socket.once('close', release);
     this.options.wss.handleUpgrade(request, socket, head, (ws) => {
       this.handshake(ws, clusterId, request.socket.remoteAddress ?? null)
         .catch((error: unknown) => {
@@ -174,7 +176,12 @@ export class AgentEndpoint {
         where id = ${clusterId}`;
       await tx`select pg_notify(${SESSION_CHANNEL}, ${JSON.stringify({ cluster_id: clusterId, session_id: sessionId })})`;
     });
-    if (ws.readyState !== ws.OPEN || this.stopping) return;
+    if (ws.readyState !== ws.OPEN || this.stopping) {
+      // It went away while we recorded it: record that too.
+      await sql`update clusters set agent_status = 'disconnected', agent_replica = null
+        where id = ${clusterId} and agent_session_id = ${sessionId}`;
+      return;
+    }
     const heartbeat = boundHeartbeat(hello.heartbeat_interval);
     const welcome: Welcome = { type: 'welcome', session_id: sessionId, heartbeat_interval: heartbeat };
     ws.send(Buffer.from(JSON.stringify(welcome)));
@@ -253,6 +260,7 @@ export class AgentEndpoint {
       // The agent opens exactly one stream, the control stream; anything else is refused.
       if (controlSeen) return stream.destroy();
       controlSeen = true;
+      stream.priority = true;
       this.serveControl(entry, stream);
     });
     session.on('close', (reason?: MuxError) => {
@@ -271,7 +279,7 @@ export class AgentEndpoint {
 
   /** The control stream: length-prefixed JSON both ways (see docs/protocol.md). */
   private serveControl(entry: AgentSession, stream: MuxStream): void {
-    const decoder = new MessageDecoder(64 * 1024);
+    const decoder = new MessageDecoder();
     stream.on('error', () => {});
     stream.pipe(decoder);
     decoder.on('error', (error) => {
@@ -279,7 +287,7 @@ export class AgentEndpoint {
         { cluster_id: entry.clusterId, err: error },
         'bad control message; closing the session',
       );
-      entry.session.close();
+      entry.session.close(new MuxError('protocol_error', `bad control message: ${error.message}`));
     });
     decoder.on('data', (message: Record<string, unknown>) => {
       if (message.type === 'heartbeat') return;
@@ -290,11 +298,12 @@ export class AgentEndpoint {
     });
   }
 
-  /** Closes a session with a typed reason; the agent decides from the code whether to retry. */
+  /** Closes a session with a typed close code (and a GoAway first, so the agent knows why). */
   private drop(entry: AgentSession, code: number, reason: string): void {
     if (this.sessions.get(entry.clusterId) === entry) this.sessions.delete(entry.clusterId);
     entry.session.goAway();
-    entry.ws.close(code, reason);
+    // The GoAway is flushed in a microtask; close after it went out.
+    setImmediate(() => entry.ws.close(code, reason));
     setTimeout(() => entry.ws.terminate(), 1000).unref();
   }
 

@@ -62,9 +62,26 @@ export class TunnelEndpoint {
   ): void {
     this.prepare(request, clusterId, rawTarget).then(
       ({ actor, target, tunnel }) => {
-        this.options.wss.handleUpgrade(request, socket, head, (ws) =>
-          this.relay(ws, tunnel, actor, clusterId, target),
-        );
+        // The client may have gone while the agent dialed; ws would then never call back.
+        let upgraded = false;
+        const abandon = () => {
+          if (upgraded) return;
+          tunnel.stream.destroy();
+          const outcome = {
+            end: 'client_gone',
+            bytes_to_target: 0,
+            bytes_from_target: 0,
+            started: Date.now(),
+          };
+          this.audit(actor, clusterId, target, outcome).catch(() => {});
+        };
+        if (socket.destroyed) return abandon();
+        socket.once('close', abandon);
+        this.options.wss.handleUpgrade(request, socket, head, (ws) => {
+          upgraded = true;
+          socket.off('close', abandon);
+          this.relay(ws, tunnel, actor, clusterId, target);
+        });
       },
       (error: unknown) => {
         if (error instanceof CommanderError) return refuse(socket, error.status, error.code, error.message);
@@ -187,6 +204,8 @@ export class TunnelEndpoint {
       maybeDone();
     });
     stream.on('error', (error: Error & { code?: string }) => finish(error.code ?? 'agent_error'));
+    // The agent's session ended without a typed reason (dropped, replaced, revoked).
+    stream.on('close', () => finish(clientEnded && targetEnded ? 'closed' : 'agent_closed'));
     stream.resume();
     ws.on('close', () => finish(clientEnded && targetEnded ? 'closed' : 'client_closed'));
     ws.on('error', () => finish('client_error'));

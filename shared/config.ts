@@ -42,6 +42,8 @@ export interface Config {
   dbPoolMax: number;
   shutdownTimeoutMs: number;
   replicaId: string;
+  /** How long a manager's claim on a task lasts without a heartbeat (ms). */
+  taskLeaseMs: number;
   oidc?: OidcConfig;
   /** Serve HTTPS/WSS directly with this certificate and key (PEM files); usually TLS ends at an ingress. */
   tls?: { certFile: string; keyFile: string };
@@ -94,6 +96,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolMax: parseInteger(env, 'COMMANDER_DB_POOL_MAX', 10, 1, 1000),
     shutdownTimeoutMs: parseInteger(env, 'COMMANDER_SHUTDOWN_TIMEOUT', 10, 1, 3600) * 1000,
     replicaId: nonEmpty(env, 'COMMANDER_REPLICA_ID') ?? `${hostname()}-${process.pid}`,
+    taskLeaseMs: parseInteger(env, 'COMMANDER_TASK_LEASE_SECONDS', 30, 1, 3600) * 1000,
     oidc: loadOidc(env),
     tls,
     trustProxy: parseTrustProxy(nonEmpty(env, 'COMMANDER_TRUST_PROXY')),

@@ -47,6 +47,7 @@ const HTTP_CODES: Record<string, TunnelClientErrorCode> = {
 };
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
+const MAX_MESSAGE = 512 * 1024;
 
 export function tunnelUrl(api: string, clusterId: string, target: string): string {
   const url = new URL(`${api.replace(/\/+$/, '')}/api/v1/clusters/${encodeURIComponent(clusterId)}/tunnel`);
@@ -126,14 +127,22 @@ class WebSocketByteStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    // Keep the socket busy: take the next chunk at once unless a lot is still unsent.
-    this.ws.send(chunk, { binary: true }, (error) => {
-      const waiting = this.waiting;
-      if (waiting && (error || this.ws.bufferedAmount < LOW_WATER)) {
-        this.waiting = undefined;
-        waiting(error);
-      }
-    });
+    // An empty message would mean end of data: an empty write sends nothing.
+    if (chunk.length === 0) {
+      callback();
+      return;
+    }
+    // Keep the socket busy: take the next chunk at once unless a lot is still unsent. Messages
+    // stay below the gateway's message limit.
+    for (let offset = 0; offset < chunk.length; offset += MAX_MESSAGE) {
+      this.ws.send(chunk.subarray(offset, offset + MAX_MESSAGE), { binary: true }, (error) => {
+        const waiting = this.waiting;
+        if (waiting && (error || this.ws.bufferedAmount < LOW_WATER)) {
+          this.waiting = undefined;
+          waiting(error);
+        }
+      });
+    }
     if (this.ws.bufferedAmount < HIGH_WATER) callback();
     else this.waiting = callback;
   }

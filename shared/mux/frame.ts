@@ -40,7 +40,8 @@ export type MuxErrorCode =
   | 'stream_reset'
   | 'backlog_full'
   | 'too_many_streams'
-  | 'transport_error';
+  | 'transport_error'
+  | 'internal_error';
 
 /** Every failure of a session or stream carries one of these typed reasons. */
 export class MuxError extends Error {

@@ -154,7 +154,8 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     try {
       this.decoder.push(chunk, (header, payload) => this.handleFrame(header, payload));
     } catch (error) {
-      this.close(error instanceof MuxError ? error : new MuxError('protocol_error', String(error)));
+      // A MuxError is the peer's fault; anything else is ours and must not be blamed on it.
+      this.close(error instanceof MuxError ? error : new MuxError('internal_error', String(error)));
     }
   }
 

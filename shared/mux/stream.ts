@@ -26,7 +26,8 @@ export interface StreamOptions {
 }
 
 export class MuxStream extends Duplex {
-  readonly priority: boolean;
+  /** Priority streams (control traffic) are sent before bulk streams. */
+  priority: boolean;
   /** The receive window we promise; credit is topped back up to it as data is read. */
   readonly window: number;
   /** Bytes we may still send before the peer grants more. */

@@ -1,5 +1,5 @@
-// Length-prefixed JSON messages: the control stream, the tunnel stream's opening exchange and
-// the handshake all use them. A 4-byte big-endian length, then that many bytes of UTF-8 JSON.
+// Length-prefixed JSON messages on mux streams: the control stream and the tunnel stream's
+// opening exchange. A 4-byte big-endian length, then that many bytes of UTF-8 JSON.
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;

@@ -11,6 +11,7 @@ export interface ConnectProxy {
 
 export async function startConnectProxy(): Promise<ConnectProxy> {
   const requests: string[] = [];
+  const tunnels = new Set<import('node:stream').Duplex>();
   const server: Server = createServer((_req, res) => {
     res.statusCode = 405;
     res.end();
@@ -18,6 +19,8 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
   server.on('connect', (req, client, head) => {
     const authority = req.url ?? '';
     requests.push(authority);
+    tunnels.add(client);
+    client.on('close', () => tunnels.delete(client));
     const [host, port] = [
       authority.slice(0, authority.lastIndexOf(':')),
       authority.slice(authority.lastIndexOf(':') + 1),
@@ -39,6 +42,7 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
+        for (const socket of tunnels) socket.destroy();
         server.close(() => resolve());
       }),
   };

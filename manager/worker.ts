@@ -1,0 +1,138 @@
+// One manager replica: single-threaded by design, it runs one task at a time. It wakes on
+// NOTIFY when a task is queued, polls as a fallback, and renews its lease while a task runs.
+import type { Sql } from '../shared/db/connect.js';
+import type { Logger } from '../shared/logger.js';
+import type { Task, TaskKind, TaskQueue } from './queue.js';
+
+export interface TaskContext {
+  task: Task;
+  /** Appends a line to the task's log (secrets masked). */
+  log(line: string): Promise<void>;
+  /** Aborted when the lease is lost or the task is cancelled: stop as soon as you can. */
+  signal: AbortSignal;
+}
+
+export type TaskHandler = (context: TaskContext) => Promise<void>;
+
+/** An error that retrying will not fix (bad settings, a changed host key...). */
+export class PermanentError extends Error {}
+
+export interface WorkerOptions {
+  sql: Sql;
+  queue: TaskQueue;
+  handlers: Partial<Record<TaskKind, TaskHandler>>;
+  logger: Logger;
+  /** Poll this often even without a notification (ms). */
+  pollMs?: number;
+  /** Values that must never reach a task log. */
+  secrets?: () => string[];
+}
+
+export class Worker {
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private current: AbortController | undefined;
+
+  constructor(private readonly options: WorkerOptions) {}
+
+  async start(): Promise<void> {
+    const listener = await this.options.sql.listen('commander_tasks', () => this.wake?.());
+    this.unlisten = listener.unlisten;
+    this.running = this.loop();
+  }
+
+  /** Stops claiming; a task in progress is abandoned to another replica once its lease expires. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.current?.abort(new Error('manager stopping'));
+    this.wake?.();
+    await this.unlisten?.().catch(() => {});
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const { queue, logger } = this.options;
+    const pollMs = this.options.pollMs ?? 5000;
+    while (!this.stopped) {
+      let task: Task | undefined;
+      try {
+        task = await queue.claim(Object.keys(this.options.handlers) as TaskKind[]);
+      } catch (error) {
+        logger.error({ err: error }, 'claiming a task failed');
+      }
+      if (task) {
+        await this.run(task);
+        continue;
+      }
+      const next = await queue.nextWake().catch(() => undefined);
+      const until = next ? Math.max(10, Math.min(pollMs, next.getTime() - Date.now() + 5)) : pollMs;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, until);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private async run(task: Task): Promise<void> {
+    const { queue, logger } = this.options;
+    const controller = new AbortController();
+    this.current = controller;
+    const lease: { state: 'held' | 'lost' | 'cancel' } = { state: 'held' };
+    const heartbeat = setInterval(
+      () => {
+        queue.renew(task.id).then(
+          (state) => {
+            lease.state = state;
+            if (state !== 'held') controller.abort(new Error(state === 'lost' ? 'lease lost' : 'cancelled'));
+          },
+          (error: unknown) => logger.warn({ err: error, task_id: task.id }, 'lease renewal failed'),
+        );
+      },
+      Math.max(100, Math.floor(queue.leaseMs / 3)),
+    );
+    const log = async (line: string) => {
+      await queue.appendLog(task.id, `${new Date().toISOString()} ${this.mask(line)}\n`);
+    };
+    logger.info(
+      { task_id: task.id, kind: task.kind, cluster_id: task.cluster_id, attempt: task.attempts },
+      'task started',
+    );
+    try {
+      const handler = this.options.handlers[task.kind];
+      if (!handler) throw new PermanentError(`this manager cannot run ${task.kind} tasks`);
+      await handler({ task, log, signal: controller.signal });
+      clearInterval(heartbeat);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      if (await queue.succeed(task.id)) logger.info({ task_id: task.id, kind: task.kind }, 'task succeeded');
+    } catch (error) {
+      clearInterval(heartbeat);
+      const message = error instanceof Error ? error.message : String(error);
+      if (lease.state === 'lost' || this.stopped) {
+        logger.warn({ task_id: task.id, reason: message }, 'task abandoned; another replica takes it over');
+      } else if (lease.state === 'cancel') {
+        await log(`cancelled: ${message}`).catch(() => {});
+        await queue.cancelled(task.id);
+      } else {
+        await log(`failed: ${message}`).catch(() => {});
+        const result = await queue.fail(task, this.mask(message), !(error instanceof PermanentError));
+        logger.warn({ task_id: task.id, kind: task.kind, result, reason: this.mask(message) }, 'task failed');
+      }
+    } finally {
+      clearInterval(heartbeat);
+      this.current = undefined;
+    }
+  }
+
+  private mask(text: string): string {
+    let masked = text;
+    for (const secret of this.options.secrets?.() ?? []) {
+      if (secret.length >= 8) masked = masked.split(secret).join('[FILTERED]');
+    }
+    return masked;
+  }
+}
