@@ -4,6 +4,10 @@ import { startEmbedded } from '../shared/db/embedded.js';
 
 const benches: Record<string, (databaseUrl: string) => Promise<void>> = {
   'api-requests': async (url) => (await import('./api-requests.js')).run(url),
+  'tunnel-throughput': async (url) => (await import('./tunnel-throughput.js')).run(url),
+  'tunnel-latency': async (url) => (await import('./tunnel-latency.js')).run(url),
+  'tunnel-hol': async (url) => (await import('./tunnel-hol.js')).run(url),
+  'agents-idle': async (url) => (await import('./agents-idle.js')).run(url),
 };
 
 async function main(names: string[]): Promise<void> {
