@@ -10,6 +10,8 @@ export interface TaskContext {
   log(line: string): Promise<void>;
   /** Aborted when the lease is lost or the task is cancelled: stop as soon as you can. */
   signal: AbortSignal;
+  /** This replica's name. */
+  replica: string;
 }
 
 export type TaskHandler = (context: TaskContext) => Promise<void>;
@@ -105,7 +107,7 @@ export class Worker {
     try {
       const handler = this.options.handlers[task.kind];
       if (!handler) throw new PermanentError(`this manager cannot run ${task.kind} tasks`);
-      await handler({ task, log, signal: controller.signal });
+      await handler({ task, log, signal: controller.signal, replica: queue.owner });
       clearInterval(heartbeat);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (await queue.succeed(task.id)) logger.info({ task_id: task.id, kind: task.kind }, 'task succeeded');

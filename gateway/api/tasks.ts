@@ -1,7 +1,8 @@
 // Tasks of the workspace's clusters, as the manager records them.
 import type { FastifyInstance } from 'fastify';
+import { recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
-import type { GatewayDeps } from '../server.js';
+import { actorOf, type GatewayDeps } from '../server.js';
 import { idParams, nullableTimestamp, responses, timestamp, uuid } from './schemas.js';
 
 const taskSchema = {
@@ -21,7 +22,7 @@ const taskSchema = {
   properties: {
     id: uuid,
     cluster_id: uuid,
-    kind: { type: 'string', enum: ['install', 'reconcile', 'delete'] },
+    kind: { type: 'string', enum: ['install', 'reconcile', 'delete', 'noop'] },
     status: { type: 'string', enum: ['pending', 'running', 'succeeded', 'failed', 'cancelled'] },
     attempts: { type: 'integer' },
     log: { type: 'string' },
@@ -53,6 +54,44 @@ export function taskRoutes(api: FastifyInstance, deps: GatewayDeps): void {
         where c.workspace_id = ${request.principal.workspaceId}
           ${request.query.cluster_id ? sql`and t.cluster_id = ${request.query.cluster_id}` : sql``}
         order by t.created_at desc, t.id limit ${MAX_LIST}`,
+  );
+
+  api.post<{ Params: { id: string } }>(
+    '/tasks/:id/cancel',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['tasks'],
+        description: 'A pending task is cancelled at once; a running one stops at its next heartbeat.',
+        params: idParams,
+        response: responses({ 200: taskSchema }),
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const { task, audit } = await sql.begin(async (tx) => {
+        const [found] = await tx`select t.id, t.status from tasks t join clusters c on c.id = t.cluster_id
+          where t.id = ${request.params.id} and c.workspace_id = ${request.principal.workspaceId} for update of t`;
+        if (!found) throw new CommanderError('NOT_FOUND', `task ${request.params.id} not found`);
+        if (found.status === 'pending') {
+          await tx`update tasks set status = 'cancelled', finished_at = now(), error = 'cancelled' where id = ${found.id}`;
+        } else if (found.status === 'running') {
+          await tx`update tasks set cancel_requested = true where id = ${found.id}`;
+        } else {
+          throw new CommanderError('CONFLICT', `task ${found.id} already ${found.status}`);
+        }
+        const record = await recordAudit(tx, actor, {
+          auditableType: 'Task',
+          auditableId: found.id,
+          action: 'cancel',
+          changes: { status: found.status },
+        });
+        const [after] = await tx`select ${columns} from tasks t where t.id = ${found.id}`;
+        return { task: after, audit: record };
+      });
+      deps.printAudit(audit);
+      return task;
+    },
   );
 
   api.get<{ Params: { id: string } }>(

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskQueue } from '../../manager/queue.js';
+import { noopTask } from '../../manager/tasks/noop.js';
+import { PermanentError, Worker } from '../../manager/worker.js';
+import { createLogger } from '../../shared/logger.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+
+describe('task queue', () => {
+  let db: TestDatabase;
+  let workspace: string;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    [{ id: workspace }] =
+      (await db.sql`insert into workspaces (slug) values ('q') returning id`) as unknown as [{ id: string }];
+  });
+  afterAll(() => db.drop());
+
+  const cluster = async () => {
+    const [row] =
+      await db.sql`insert into clusters (workspace_id, name) values (${workspace}, ${`c-${Math.random()}`}) returning id`;
+    return row?.id as string;
+  };
+  const task = async (clusterId: string, params: object = {}, extra: { max_attempts?: number } = {}) => {
+    const [row] = await db.sql`insert into tasks (cluster_id, kind, params, max_attempts)
+      values (${clusterId}, 'noop', ${db.sql.json(params as never)}, ${extra.max_attempts ?? 5}) returning id`;
+    return row?.id as string;
+  };
+  const statusOf = async (id: string) =>
+    (await db.sql`select * from tasks where id = ${id}`)[0] as Record<string, any>;
+
+  it('claims the oldest task, never two of one cluster at once', async () => {
+    const a = await cluster();
+    const b = await cluster();
+    const first = await task(a);
+    const second = await task(a);
+    const other = await task(b);
+    const one = new TaskQueue(db.sql, 'one', 10_000);
+    const two = new TaskQueue(db.sql, 'two', 10_000);
+    const [x, y, z] = await Promise.all([one.claim(['noop']), two.claim(['noop']), one.claim(['noop'])]);
+    const claimed = [x?.id, y?.id, z?.id].filter(Boolean).sort();
+    expect(claimed).toEqual([first, other].sort());
+    expect(claimed).not.toContain(second);
+    expect(await one.claim(['install'])).toBeUndefined();
+    await db.sql`update tasks set status = 'succeeded' where id in ${db.sql([first, other])}`;
+    expect((await two.claim(['noop']))?.id).toBe(second);
+  });
+
+  it('takes over a task whose lease expired, and the old owner can no longer touch it', async () => {
+    const c = await cluster();
+    const id = await task(c);
+    const dead = new TaskQueue(db.sql, 'dead', 200);
+    const alive = new TaskQueue(db.sql, 'alive', 10_000);
+    expect((await dead.claim(['noop']))?.id).toBe(id);
+    expect(await alive.claim(['noop'])).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const taken = await alive.claim(['noop']);
+    expect(taken?.id).toBe(id);
+    expect(taken?.attempts).toBe(2);
+    expect(await dead.renew(id)).toBe('lost');
+    expect(await dead.succeed(id)).toBe(false);
+    expect(await alive.succeed(id)).toBe(true);
+    expect((await statusOf(id)).status).toBe('succeeded');
+  });
+
+  it('retries with backoff, then fails for good after max_attempts', async () => {
+    const c = await cluster();
+    const id = await task(c, {}, { max_attempts: 2 });
+    const queue = new TaskQueue(db.sql, 'r', 10_000);
+    const first = await queue.claim(['noop']);
+    expect(await queue.fail(first as never, 'boom', true)).toBe('retry');
+    const row = await statusOf(id);
+    expect(row.status).toBe('pending');
+    expect(new Date(row.run_after).getTime()).toBeGreaterThan(Date.now() + 500);
+    expect(await queue.claim(['noop'])).toBeUndefined(); // not before its time
+    await db.sql`update tasks set run_after = now() where id = ${id}`;
+    const second = await queue.claim(['noop']);
+    expect(await queue.fail(second as never, 'boom again', true)).toBe('failed');
+    expect(await statusOf(id)).toMatchObject({ status: 'failed', error: 'boom again', attempts: 2 });
+  });
+
+  it('keeps the newest end of a long log', async () => {
+    const c = await cluster();
+    const id = await task(c);
+    const queue = new TaskQueue(db.sql, 'log', 10_000);
+    await queue.claim(['noop']);
+    await queue.appendLog(id, 'x'.repeat(300 * 1024));
+    await queue.appendLog(id, 'the end');
+    const log = (await statusOf(id)).log as string;
+    expect(log.length).toBe(256 * 1024);
+    expect(log.endsWith('the end')).toBe(true);
+  });
+});
+
+describe('worker', () => {
+  let db: TestDatabase;
+  let workspace: string;
+  beforeAll(async () => {
+    db = await freshDatabase();
+    [{ id: workspace }] =
+      (await db.sql`insert into workspaces (slug) values ('w') returning id`) as unknown as [{ id: string }];
+  });
+  afterAll(() => db.drop());
+
+  async function newTask(params: object = {}, kind = 'noop') {
+    const [c] =
+      await db.sql`insert into clusters (workspace_id, name) values (${workspace}, ${`c-${Math.random()}`}) returning id`;
+    const [t] =
+      await db.sql`insert into tasks (cluster_id, kind, params) values (${c?.id}, ${kind}, ${db.sql.json(params as never)}) returning id`;
+    return t?.id as string;
+  }
+  async function waitFor(id: string, status: string) {
+    for (let i = 0; i < 100; i += 1) {
+      const [row] = await db.sql`select status from tasks where id = ${id}`;
+      if (row?.status === status) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`task ${id} never became ${status}`);
+  }
+
+  it('wakes on NOTIFY (no polling), runs the task, masks secrets, and handles failures and cancellation', async () => {
+    const secret = 'super-secret-value-123';
+    const worker = new Worker({
+      sql: db.sql,
+      queue: new TaskQueue(db.sql, 'worker', 2000),
+      logger: createLogger('silent', 'test'),
+      pollMs: 60_000,
+      secrets: () => [secret],
+      handlers: {
+        noop: noopTask,
+        reconcile: async ({ log }) => {
+          await log(`using ${secret}`);
+          throw new PermanentError(`bad settings near ${secret}`);
+        },
+      },
+    });
+    await worker.start();
+    try {
+      const started = Date.now();
+      const ok = await newTask();
+      await waitFor(ok, 'succeeded');
+      expect(Date.now() - started).toBeLessThan(2000);
+
+      const bad = await newTask({}, 'reconcile');
+      await waitFor(bad, 'failed');
+      const [failed] = await db.sql`select log, error, attempts from tasks where id = ${bad}`;
+      expect(failed?.log).not.toContain(secret);
+      expect(failed?.log).toContain('[FILTERED]');
+      expect(failed?.error).toBe('bad settings near [FILTERED]');
+      expect(failed?.attempts).toBe(1);
+
+      const slow = await newTask({ sleep_ms: 5000 });
+      await waitFor(slow, 'running');
+      await db.sql`update tasks set cancel_requested = true where id = ${slow}`;
+      await waitFor(slow, 'cancelled');
+    } finally {
+      await worker.stop();
+    }
+  });
+});
