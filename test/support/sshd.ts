@@ -1,0 +1,103 @@
+// A real OpenSSH sshd for tests: own host key, own authorized client key, on a free port.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../shared/net.js';
+
+export const SSHD = '/usr/sbin/sshd';
+
+export interface TestSshd {
+  port: number;
+  user: string;
+  /** The authorized client key (OpenSSH PEM). */
+  privateKey: string;
+  privateKeyFile: string;
+  /** `SHA256:…` of the host key. */
+  fingerprint: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** True when sshd is installed; in CI its absence must fail a test rather than skip it. */
+export function haveSshd(): boolean {
+  return existsSync(SSHD);
+}
+
+function keygen(file: string): void {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
+}
+
+export async function startSshd(options: { listen?: string; command?: string[] } = {}): Promise<TestSshd> {
+  const dir = mkdtempSync(join(tmpdir(), 'commander-sshd-'));
+  const hostKey = join(dir, 'host_ed25519');
+  const clientKey = join(dir, 'client_ed25519');
+  keygen(hostKey);
+  keygen(clientKey);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`), { mode: 0o600 });
+  if (userInfo().uid === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const port = await freePort();
+  const host = options.listen ?? '127.0.0.1';
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      `ListenAddress ${host}`,
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'Subsystem sftp internal-sftp',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', `${hostKey}.pub`])
+    .toString()
+    .split(' ')[1] as string;
+  const child: ChildProcess = spawn(
+    options.command?.[0] ?? SSHD,
+    [...(options.command?.slice(1) ?? []), '-D', '-e', '-f', config],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, host, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`sshd did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    port,
+    user: userInfo().username,
+    privateKey: readFileSync(clientKey, 'utf8'),
+    privateKeyFile: clientKey,
+    fingerprint,
+    dir,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
