@@ -8,6 +8,7 @@ const benches: Record<string, (databaseUrl: string) => Promise<void>> = {
   'tunnel-latency': async (url) => (await import('./tunnel-latency.js')).run(url),
   'tunnel-hol': async (url) => (await import('./tunnel-hol.js')).run(url),
   'agents-idle': async (url) => (await import('./agents-idle.js')).run(url),
+  'tasks-throughput': async (url) => (await import('./tasks-throughput.js')).run(url),
 };
 
 async function main(names: string[]): Promise<void> {

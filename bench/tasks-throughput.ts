@@ -1,0 +1,123 @@
+// Task queue throughput and claim latency with 1, 2 and 4 real manager processes on one
+// database: no-op tasks per second (baseline: 1 replica), and creation-to-start latency.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { generateKeys } from '../shared/crypto.js';
+import { migrate } from '../shared/db/migrate.js';
+import { formatKeys } from '../shared/db/open.js';
+import { percentile, report } from './report.js';
+
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const TASKS = 600;
+const CLUSTERS = 100;
+const LATENCY_SAMPLES = 200;
+
+function databaseUrl(base: string, name: string): string {
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function measure(baseUrl: string, replicas: number) {
+  const name = `bench_tasks_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = databaseUrl(baseUrl, name);
+  const sql = postgres(url, { max: 4, onnotice: () => {} });
+  await migrate(sql);
+  const [ws] = await sql`insert into workspaces (slug) values ('bench') returning id`;
+  const clusters = await sql`insert into clusters (workspace_id, name)
+    select ${ws?.id}, 'c' || n from generate_series(1, ${CLUSTERS}) n returning id`;
+  const keys = Object.fromEntries(
+    formatKeys(generateKeys())
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  const children = Array.from({ length: replicas }, (_, i) =>
+    spawn(process.execPath, [CLI, 'manager'], {
+      env: {
+        ...process.env,
+        ...keys,
+        DATABASE_URL: url,
+        LOG_LEVEL: 'warn',
+        COMMANDER_REPLICA_ID: `bench-${i}`,
+      },
+      stdio: 'ignore',
+    }),
+  );
+  try {
+    // Wait until every replica listens (each holds a LISTEN connection).
+    for (;;) {
+      const [row] = await sql`select count(*)::int as n from pg_stat_activity
+        where datname = ${name} and query ilike 'listen%'`;
+      if ((row?.n ?? 0) >= replicas) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Claim latency: tasks created one by one on idle replicas.
+    for (let i = 0; i < LATENCY_SAMPLES; i += 1) {
+      await sql`insert into tasks (cluster_id, kind) values (${clusters[i % CLUSTERS]?.id}, 'noop')`;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await waitAllDone(sql, LATENCY_SAMPLES);
+    const latencies = (
+      await sql<{ ms: number }[]>`select extract(epoch from started_at - created_at) * 1000 as ms from tasks`
+    )
+      .map((row) => Number(row.ms))
+      .sort((a, b) => a - b);
+    await sql`delete from tasks`;
+    // Throughput: a backlog of tasks over many clusters, drained by all replicas.
+    const started = performance.now();
+    await sql`insert into tasks (cluster_id, kind)
+      select c.id, 'noop' from clusters c, generate_series(1, ${TASKS / CLUSTERS})`;
+    await waitAllDone(sql, TASKS);
+    const seconds = (performance.now() - started) / 1000;
+    return { perSecond: TASKS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+    await sql.end();
+    await admin.unsafe(`drop database ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+async function waitAllDone(sql: postgres.Sql, count: number): Promise<void> {
+  for (;;) {
+    const [row] = await sql`select count(*)::int as n from tasks where status = 'succeeded'`;
+    if ((row?.n ?? 0) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export async function run(databaseUrl: string): Promise<void> {
+  const results = new Map<number, Awaited<ReturnType<typeof measure>>>();
+  for (const replicas of [1, 2, 4]) {
+    process.stderr.write(`tasks-throughput: ${replicas} replica(s)\n`);
+    results.set(replicas, await measure(databaseUrl, replicas));
+  }
+  const one = results.get(1)?.perSecond as number;
+  for (const [replicas, result] of results) {
+    report({
+      bench: 'tasks-throughput',
+      metric: `tasks_per_second_${replicas}_replicas`,
+      value: result.perSecond,
+      unit: 'tasks/s',
+      ...(replicas > 1 ? { baseline: one } : {}),
+    });
+    report({
+      bench: 'tasks-throughput',
+      metric: `claim_latency_p50_${replicas}_replicas`,
+      value: result.p50,
+      unit: 'ms',
+    });
+    report({
+      bench: 'tasks-throughput',
+      metric: `claim_latency_p99_${replicas}_replicas`,
+      value: result.p99,
+      unit: 'ms',
+    });
+  }
+}
