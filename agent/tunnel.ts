@@ -72,10 +72,15 @@ export async function serveTunnel(stream: MuxStream, options: TunnelOptions): Pr
     stream.pipe(socket);
     socket.pipe(stream);
     socket.on('error', () => stream.destroy());
-    stream.on('error', () => socket.destroy());
-    stream.on('close', () => socket.destroy());
-    socket.on('close', () => {
-      if (!stream.writableFinished) stream.destroy();
+    // A reset stream resets the TCP connection too: a plain close would leave our FIN queued
+    // behind bytes a stalled target never reads, and the target would never learn.
+    const reset = () => {
+      if (!socket.destroyed) socket.resetAndDestroy();
+    };
+    stream.on('error', reset);
+    stream.on('close', () => {
+      if (stream.readableEnded && stream.writableFinished) socket.destroy();
+      else reset();
     });
   });
 }

@@ -46,7 +46,8 @@ export async function runTunnel(flags: Flags): Promise<void> {
         tunnel.pipe(socket);
         tunnel.on('error', (error) => {
           process.stderr.write(`tunnel error: ${error.message}\n`);
-          socket.destroy();
+          // Reset, as the far end's failure would reset a direct TCP connection.
+          socket.resetAndDestroy();
         });
         socket.on('error', () => tunnel.destroy());
         socket.on('close', () => tunnel.destroy());

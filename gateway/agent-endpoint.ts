@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Queryable, Sql } from '../shared/db/connect.js';
+import { EnrollmentError, redeemEnrollmentToken } from '../shared/enrollment.js';
 import { verifyChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
 import { MuxError } from '../shared/mux/frame.js';
@@ -22,7 +23,6 @@ import {
   type Welcome,
 } from '../shared/wire/handshake.js';
 import { MessageDecoder } from '../shared/wire/messages.js';
-import { EnrollmentError, redeemEnrollmentToken } from './enrollment.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const LAST_SEEN_EVERY_MS = 30_000;
@@ -155,7 +155,7 @@ export class AgentEndpoint {
       if (!cluster) throw new HandshakeRefused('unknown_cluster', 'no such cluster');
       if (hello.enrollment_token) {
         try {
-          await redeemEnrollmentToken(tx, sql, hello.enrollment_token, clusterId);
+          await redeemEnrollmentToken(tx, hello.enrollment_token, clusterId);
         } catch (error) {
           if (error instanceof EnrollmentError) throw new HandshakeRefused('unauthorized', error.message);
           throw error;

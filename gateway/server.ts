@@ -18,6 +18,7 @@ import type { Encryptor } from '../shared/crypto.js';
 import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { loadSigningKey, type SigningKey } from '../shared/signing-key.js';
 import { type Role, roleAllows } from '../shared/tokens.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
@@ -27,7 +28,6 @@ import { taskRoutes } from './api/tasks.js';
 import { tokenRoutes } from './api/tokens.js';
 import { createAuthenticator, type Principal } from './auth.js';
 import { instrumentRequests } from './metrics.js';
-import { loadSigningKey, type SigningKey } from './signing-key.js';
 import { attachWebSockets } from './upgrade.js';
 
 declare module 'fastify' {

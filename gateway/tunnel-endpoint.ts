@@ -158,6 +158,9 @@ export class TunnelEndpoint {
       broker.bytes.inc({ direction: 'to_target' }, toTarget);
       broker.bytes.inc({ direction: 'from_target' }, fromTarget);
       stream.destroy();
+      clearInterval(probe);
+      // Read again, or a paused socket would never see the client's closing handshake.
+      ws.resume();
       if (ws.readyState === ws.OPEN) ws.close(how === 'closed' ? 1000 : 4011, how);
       this.audit(actor, clusterId, target, {
         end,
@@ -175,7 +178,20 @@ export class TunnelEndpoint {
       if (clientEnded && targetEnded && stream.writableFinished) finish('closed');
     };
     stream.on('finish', maybeDone);
+    // While reading is paused (the target is slow) a client that left cannot be seen by reading;
+    // a ping written to its closed socket fails and closes the WebSocket instead.
+    let probe: NodeJS.Timeout | undefined;
+    const pause = () => {
+      ws.pause();
+      probe ??= setInterval(() => ws.ping(), 1000);
+    };
+    const resume = () => {
+      clearInterval(probe);
+      probe = undefined;
+      ws.resume();
+    };
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (finished) return;
       const chunk = data as Buffer;
       if (!isBinary) return finish('protocol_error');
       if (chunk.length === 0) {
@@ -184,9 +200,9 @@ export class TunnelEndpoint {
         return maybeDone();
       }
       toTarget += chunk.length;
-      if (!stream.write(chunk)) ws.pause();
+      if (!stream.write(chunk)) pause();
     });
-    stream.on('drain', () => ws.resume());
+    stream.on('drain', resume);
 
     // target → client
     const send = (chunk: Buffer) => {

@@ -2,7 +2,12 @@
 import type { Config } from '../shared/config.js';
 import type { Database } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
-import { TaskQueue } from './queue.js';
+import { loadSigningKey, type SigningKey } from '../shared/signing-key.js';
+import { setStatus } from './cluster-record.js';
+import { loadInstallers } from './installers.js';
+import { type TaskKind, TaskQueue } from './queue.js';
+import { deleteTask } from './tasks/delete.js';
+import { installTask } from './tasks/install.js';
 import { noopTask } from './tasks/noop.js';
 import { Worker } from './worker.js';
 
@@ -10,10 +15,49 @@ export interface Manager {
   stop(): Promise<void>;
 }
 
+/** The cluster status a task kind leaves behind when it fails for good. */
+const FAILED_STATUS: Partial<Record<TaskKind, string>> = {
+  install: 'creation_error',
+  delete: 'deletion_error',
+  reconcile: 'change_error',
+};
+
 export async function startManager(config: Config, logger: Logger, db: Database): Promise<Manager> {
-  const queue = new TaskQueue(db.sql, config.replicaId, config.taskLeaseMs);
-  const worker = new Worker({ sql: db.sql, queue, logger, handlers: { noop: noopTask } });
+  const { sql, encryptor } = db;
+  if (!encryptor) throw new Error('the manager needs encryption keys');
+  const installers = loadInstallers(config.installersFile);
+  let signing: Promise<SigningKey> | undefined;
+  const signingKey = () => {
+    signing ??= loadSigningKey(sql, encryptor);
+    return signing;
+  };
+  const queue = new TaskQueue(sql, config.replicaId, config.taskLeaseMs);
+  const worker = new Worker({
+    sql,
+    queue,
+    logger,
+    handlers: {
+      noop: noopTask,
+      install: installTask({
+        sql,
+        encryptor,
+        signingKey,
+        installers,
+        publicUrl: config.publicUrl,
+        agentImage: config.agentImage,
+        agentWaitMs: config.agentWaitMs,
+      }),
+      delete: deleteTask({ sql, encryptor, installers }),
+    },
+    onFailed: async (task) => {
+      const status = FAILED_STATUS[task.kind];
+      if (status) await setStatus(sql, task.cluster_id, status);
+    },
+  });
   await worker.start();
-  logger.info({ replica: config.replicaId, lease_ms: config.taskLeaseMs }, 'manager ready');
+  logger.info(
+    { replica: config.replicaId, lease_ms: config.taskLeaseMs, installers: [...installers.byVersion.keys()] },
+    'manager ready',
+  );
   return { stop: () => worker.stop() };
 }

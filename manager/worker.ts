@@ -12,6 +12,8 @@ export interface TaskContext {
   signal: AbortSignal;
   /** This replica's name. */
   replica: string;
+  /** Registers a value (a key, a token) that must never appear in the task log or error. */
+  secret(value: string): void;
 }
 
 export type TaskHandler = (context: TaskContext) => Promise<void>;
@@ -28,6 +30,8 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Values that must never reach a task log. */
   secrets?: () => string[];
+  /** Called once a task failed for good (no retries left, or a permanent error). */
+  onFailed?: (task: Task, message: string) => Promise<void>;
 }
 
 export class Worker {
@@ -97,8 +101,10 @@ export class Worker {
       },
       Math.max(100, Math.floor(queue.leaseMs / 3)),
     );
+    const secrets: string[] = [];
+    const mask = (text: string) => this.mask(text, secrets);
     const log = async (line: string) => {
-      await queue.appendLog(task.id, `${new Date().toISOString()} ${this.mask(line)}\n`);
+      await queue.appendLog(task.id, `${new Date().toISOString()} ${mask(line)}\n`);
     };
     logger.info(
       { task_id: task.id, kind: task.kind, cluster_id: task.cluster_id, attempt: task.attempts },
@@ -107,7 +113,13 @@ export class Worker {
     try {
       const handler = this.options.handlers[task.kind];
       if (!handler) throw new PermanentError(`this manager cannot run ${task.kind} tasks`);
-      await handler({ task, log, signal: controller.signal, replica: queue.owner });
+      await handler({
+        task,
+        log,
+        signal: controller.signal,
+        replica: queue.owner,
+        secret: (value) => secrets.push(value),
+      });
       clearInterval(heartbeat);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (await queue.succeed(task.id)) logger.info({ task_id: task.id, kind: task.kind }, 'task succeeded');
@@ -121,8 +133,9 @@ export class Worker {
         await queue.cancelled(task.id);
       } else {
         await log(`failed: ${message}`).catch(() => {});
-        const result = await queue.fail(task, this.mask(message), !(error instanceof PermanentError));
-        logger.warn({ task_id: task.id, kind: task.kind, result, reason: this.mask(message) }, 'task failed');
+        const result = await queue.fail(task, mask(message), !(error instanceof PermanentError));
+        if (result === 'failed') await this.options.onFailed?.(task, mask(message)).catch(() => {});
+        logger.warn({ task_id: task.id, kind: task.kind, result, reason: mask(message) }, 'task failed');
       }
     } finally {
       clearInterval(heartbeat);
@@ -130,9 +143,9 @@ export class Worker {
     }
   }
 
-  private mask(text: string): string {
+  private mask(text: string, extra: string[]): string {
     let masked = text;
-    for (const secret of this.options.secrets?.() ?? []) {
+    for (const secret of [...(this.options.secrets?.() ?? []), ...extra]) {
       if (secret.length >= 8) masked = masked.split(secret).join('[FILTERED]');
     }
     return masked;

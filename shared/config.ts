@@ -44,6 +44,10 @@ export interface Config {
   replicaId: string;
   /** How long a manager's claim on a task lasts without a heartbeat (ms). */
   taskLeaseMs: number;
+  /** How long an install waits for the agent to dial in (ms). */
+  agentWaitMs: number;
+  /** The agent image the bootstrap bundle's Deployment runs. */
+  agentImage: string;
   oidc?: OidcConfig;
   /** Serve HTTPS/WSS directly with this certificate and key (PEM files); usually TLS ends at an ingress. */
   tls?: { certFile: string; keyFile: string };
@@ -97,6 +101,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: parseInteger(env, 'COMMANDER_SHUTDOWN_TIMEOUT', 10, 1, 3600) * 1000,
     replicaId: nonEmpty(env, 'COMMANDER_REPLICA_ID') ?? `${hostname()}-${process.pid}`,
     taskLeaseMs: parseInteger(env, 'COMMANDER_TASK_LEASE_SECONDS', 30, 1, 3600) * 1000,
+    agentWaitMs: parseInteger(env, 'COMMANDER_AGENT_WAIT_SECONDS', 600, 1, 86_400) * 1000,
+    agentImage: nonEmpty(env, 'COMMANDER_AGENT_IMAGE') ?? 'ghcr.io/commander/commander:latest',
     oidc: loadOidc(env),
     tls,
     trustProxy: parseTrustProxy(nonEmpty(env, 'COMMANDER_TRUST_PROXY')),

@@ -2,7 +2,7 @@
 // agent to enroll its public key for its own cluster.
 import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
-import type { Queryable, Sql } from '../shared/db/connect.js';
+import type { Queryable } from './db/connect.js';
 import { loadVerificationKey, type SigningKey } from './signing-key.js';
 
 const AUDIENCE = 'commander-agent-enrollment';
@@ -40,19 +40,16 @@ export class EnrollmentError extends Error {}
  * Checks the token for this cluster and marks it used, in the caller's transaction, so a token
  * enrolls at most one key even when two agents race with it.
  */
-export async function redeemEnrollmentToken(
-  tx: Queryable,
-  sql: Sql,
-  token: string,
-  clusterId: string,
-): Promise<void> {
+export async function redeemEnrollmentToken(tx: Queryable, token: string, clusterId: string): Promise<void> {
   let kid: string | undefined;
   try {
     kid = decodeProtectedHeader(token).kid;
   } catch {
     throw new EnrollmentError('enrollment token is malformed');
   }
-  const key = kid ? await loadVerificationKey(sql, kid) : undefined;
+  // Everything on the caller's transaction: a second pool connection per handshake could
+  // exhaust the pool with handshakes that each wait for one more.
+  const key = kid ? await loadVerificationKey(tx, kid) : undefined;
   if (!key) throw new EnrollmentError('enrollment token was not issued by this Commander');
   let jti: string | undefined;
   try {

@@ -1,9 +1,9 @@
-// The gateway's key for signing agent enrollment tokens: created once, kept encrypted in
-// PostgreSQL so that every replica signs and verifies with the same key.
+// The Commander installation's signing key (agent enrollment tokens, manager tunnel tokens):
+// created once, kept encrypted in PostgreSQL, so every replica signs and verifies alike.
 import { randomUUID } from 'node:crypto';
 import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import type { Encryptor } from '../shared/crypto.js';
-import type { Sql } from '../shared/db/connect.js';
+import type { Encryptor } from './crypto.js';
+import type { Queryable, Sql } from './db/connect.js';
 
 export interface SigningKey {
   id: string;
@@ -33,7 +33,10 @@ export async function loadSigningKey(sql: Sql, encryptor: Encryptor): Promise<Si
 }
 
 /** The public key a token names, whichever replica signed it. */
-export async function loadVerificationKey(sql: Sql, id: string): Promise<CryptoKey | Uint8Array | undefined> {
+export async function loadVerificationKey(
+  sql: Queryable,
+  id: string,
+): Promise<CryptoKey | Uint8Array | undefined> {
   const [row] = await sql<
     { public_jwk: JWK }[]
   >`select public_jwk from gateway_signing_keys where id = ${id}`;

@@ -83,10 +83,11 @@ export function openTunnel(request: TunnelRequest): Promise<Duplex> {
           // not JSON: keep the status line
         }
         reject(new TunnelClientError(code, message, response.statusCode));
+        ws.terminate();
       });
-      ws.terminate();
     });
-    ws.once('error', (error) => reject(new TunnelClientError('tunnel_failed', error.message)));
+    // After an HTTP refusal the typed error above wins: the promise is settled by then.
+    ws.on('error', (error) => reject(new TunnelClientError('tunnel_failed', error.message)));
     ws.once('open', () => resolve(new WebSocketByteStream(ws)));
   });
 }
@@ -153,8 +154,10 @@ class WebSocketByteStream extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.ws.readyState === WebSocket.OPEN) {
-      if (error) this.ws.terminate();
-      else this.ws.close(1000);
+      // A clean close only after both directions ended; otherwise drop the connection at once,
+      // as a TCP reset would, so the gateway stops the tunnel without waiting for a handshake.
+      if (!error && this.remoteEnded && this.writableFinished) this.ws.close(1000);
+      else this.ws.terminate();
     }
     callback(error);
   }

@@ -1,0 +1,48 @@
+// Delete: run the destroy command straight over SSH, revoke the agent's key, archive the
+// cluster (its record and audit history stay). A cluster never installed is archived at once.
+import type { Encryptor } from '../../shared/crypto.js';
+import type { Sql } from '../../shared/db/connect.js';
+import { loadCluster, pinHostKey } from '../cluster-record.js';
+import { command, type Installers, installerFor } from '../installers.js';
+import { connectSsh } from '../ssh.js';
+import type { TaskHandler } from '../worker.js';
+
+export interface DeleteDeps {
+  sql: Sql;
+  encryptor: Encryptor;
+  installers: Installers;
+}
+
+export function deleteTask(deps: DeleteDeps): TaskHandler {
+  return async ({ task, log, signal, secret }) => {
+    const { sql } = deps;
+    const cluster = await loadCluster(sql, deps.encryptor, task.cluster_id);
+    if (cluster.ssh) secret(cluster.ssh.privateKey);
+    const [installed] =
+      await sql`select 1 from tasks where cluster_id = ${cluster.id} and kind = 'install' and status = 'succeeded'`;
+    const [enrolled] = await sql`select 1 from agents where cluster_id = ${cluster.id}`;
+    if (cluster.ssh && (installed || enrolled)) {
+      const { installer } = installerFor(deps.installers, cluster.values);
+      await log(`connecting to ${cluster.ssh.user}@${cluster.ssh.host}:${cluster.ssh.port}`);
+      const ssh = await connectSsh(cluster.ssh);
+      try {
+        if (!cluster.ssh.hostKeyFingerprint) await pinHostKey(sql, cluster.id, ssh.fingerprint);
+        // The bundle the install uploaded, in the remote user's home.
+        const run = command(installer.destroy, `$HOME/.commander/bundle-${cluster.id}`);
+        await log(`running: ${run}`);
+        const result = await ssh.exec(run, (line) => void log(`| ${line}`), signal);
+        if (result.code !== 0) throw new Error(`destroy command exited with ${result.code ?? result.signal}`);
+      } finally {
+        ssh.close();
+      }
+    } else {
+      await log('the cluster was never installed: archiving without SSH');
+    }
+    await sql.begin(async (tx) => {
+      await tx`update agents set revoked_at = coalesce(revoked_at, now()) where cluster_id = ${cluster.id}`;
+      await tx`select pg_notify('commander_agent_revoked', ${cluster.id})`;
+      await tx`update clusters set status = 'archived', archived_at = now(), updated_at = now() where id = ${cluster.id}`;
+    });
+    await log('archived');
+  };
+}

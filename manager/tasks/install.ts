@@ -1,0 +1,86 @@
+// Install: SSH straight to the master node, upload the bootstrap bundle, run the installer for
+// the cluster's platform version, and wait until the agent it started dials in.
+import type { Encryptor } from '../../shared/crypto.js';
+import type { Sql } from '../../shared/db/connect.js';
+import { issueEnrollmentToken } from '../../shared/enrollment.js';
+import type { SigningKey } from '../../shared/signing-key.js';
+import { renderBundle } from '../bundle.js';
+import { loadCluster, pinHostKey, setStatus } from '../cluster-record.js';
+import { command, type Installers, installerFor } from '../installers.js';
+import { connectSsh } from '../ssh.js';
+import { PermanentError, type TaskHandler } from '../worker.js';
+
+export interface InstallDeps {
+  sql: Sql;
+  encryptor: Encryptor;
+  signingKey: () => Promise<SigningKey>;
+  installers: Installers;
+  publicUrl: string;
+  agentImage: string;
+  /** How long to wait for the agent to connect after the installer ran (ms). */
+  agentWaitMs: number;
+}
+
+export function installTask(deps: InstallDeps): TaskHandler {
+  return async ({ task, log, signal, secret }) => {
+    const { sql } = deps;
+    const cluster = await loadCluster(sql, deps.encryptor, task.cluster_id);
+    if (!cluster.ssh) throw new PermanentError('the cluster has no ssh settings to install with');
+    secret(cluster.ssh.privateKey);
+    const { version, installer } = installerFor(deps.installers, cluster.values);
+    await setStatus(sql, cluster.id, 'creating');
+    const startedAt = new Date();
+    await log(
+      `connecting to ${cluster.ssh.user}@${cluster.ssh.host}:${cluster.ssh.port} (platform version ${version})`,
+    );
+    const ssh = await connectSsh(cluster.ssh);
+    try {
+      if (!cluster.ssh.hostKeyFingerprint) {
+        await pinHostKey(sql, cluster.id, ssh.fingerprint);
+        await log(`pinned host key ${ssh.fingerprint}`);
+      }
+      let home = '';
+      await ssh.exec('printf %s "$HOME"', (line) => {
+        home += line;
+      });
+      const directory = `${home || '/tmp'}/.commander/bundle-${cluster.id}`;
+      await ssh.exec(`mkdir -p "${home || '/tmp'}/.commander"`, () => {});
+      const token = await issueEnrollmentToken(
+        sql,
+        await deps.signingKey(),
+        deps.publicUrl,
+        cluster.id,
+        24 * 3600,
+      );
+      secret(token.token);
+      const files = renderBundle({
+        clusterId: cluster.id,
+        agentUrl: `${deps.publicUrl}/agent_api/${cluster.id}`,
+        enrollmentToken: token.token,
+        allow: cluster.allowedTargets,
+        directory,
+        image: deps.agentImage,
+      });
+      await ssh.upload(directory, files);
+      await log(`uploaded ${files.map((f) => f.name).join(', ')} to ${directory}`);
+      const run = command(installer.install, directory);
+      await log(`running: ${run}`);
+      const result = await ssh.exec(run, (line) => void log(`| ${line}`), signal);
+      if (result.code !== 0) throw new Error(`installer exited with ${result.code ?? result.signal}`);
+    } finally {
+      ssh.close();
+    }
+    await log('waiting for the agent to connect');
+    const deadline = Date.now() + deps.agentWaitMs;
+    for (;;) {
+      const [row] = await sql`select agent_status, last_seen_at from clusters where id = ${cluster.id}`;
+      if (row?.agent_status === 'connected' && row.last_seen_at >= startedAt) break;
+      if (signal.aborted) throw signal.reason;
+      if (Date.now() > deadline)
+        throw new Error(`the agent did not connect within ${deps.agentWaitMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await log('agent connected');
+    await setStatus(sql, cluster.id, 'in_sync');
+  };
+}

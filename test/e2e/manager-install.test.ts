@@ -1,0 +1,179 @@
+// Install and delete end to end: a real sshd, a manager process whose installer starts a real
+// `commander agent` from the uploaded bundle, so the task succeeds only when that agent dials in.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../shared/net.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { keysEnv, testKeys } from '../support/keys.js';
+import { CLI, type RunningCommand, waitForStatus } from '../support/process.js';
+import { haveSshd, startSshd, type TestSshd } from '../support/sshd.js';
+import { api, Processes, sleep, tempDir } from './helpers.js';
+
+describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', () => {
+  const processes = new Processes();
+  const dir = tempDir('commander-install-');
+  let db: TestDatabase;
+  let sshd: TestSshd;
+  let env: Record<string, string>;
+  let gateway: string;
+  let token: string;
+  let manager: RunningCommand | undefined;
+
+  beforeAll(async () => {
+    if (!haveSshd()) throw new Error('sshd (openssh-server) is required in CI');
+    sshd = await startSshd();
+    db = await freshDatabase();
+    const installers = join(dir.path, 'installers.yaml');
+    // The installer starts the agent from the bundle, detached from the SSH session.
+    const install = `set -a; . {bundle}/agent.env; set +a; setsid nohup ${process.execPath} ${CLI} agent --state-dir {bundle}/state --heartbeat-interval 1 > {bundle}/agent.log 2>&1 < /dev/null & echo installer started`;
+    writeFileSync(
+      installers,
+      [
+        'default_version: "1.0"',
+        'installers:',
+        '  "1.0":',
+        `    install: ${JSON.stringify(install)}`,
+        `    check: "echo '{\\"status\\": \\"InSync\\"}'"`,
+        '    converge: "true"',
+        '    destroy: "pkill -f \\"agent --state-dir {bundle}/state\\" ; echo destroyed"',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    gateway = `http://127.0.0.1:${port}`;
+    env = {
+      DATABASE_URL: db.url,
+      ...keysEnv(testKeys()),
+      COMMANDER_PUBLIC_URL: gateway,
+      COMMANDER_INSTALLERS: installers,
+      COMMANDER_AGENT_WAIT_SECONDS: '20',
+    };
+    processes.start(['gateway'], { ...env, COMMANDER_LISTEN: `127.0.0.1:${port}` });
+    await waitForStatus(`${gateway}/readyz`, 200, 45_000);
+    token = (
+      await processes.run(['token', 'create', '--workspace', 'ops', '--role', 'operator'], env)
+    ).stdout.trim();
+  });
+
+  afterAll(async () => {
+    await processes.stopAll();
+    // The bundles land in the SSH user's home: remove ours, and any agent a failed test left.
+    const home = process.env.HOME ?? '/root';
+    for (const id of clusterIds) {
+      spawnSync('pkill', ['-f', `bundle-${id}/state`]);
+      rmSync(join(home, '.commander', `bundle-${id}`), { recursive: true, force: true });
+    }
+    await sshd?.stop();
+    await db?.drop();
+    dir.remove();
+  });
+
+  const startManager = async () => {
+    manager = processes.start(['manager'], { ...env, COMMANDER_REPLICA_ID: 'install-test' });
+    await manager.waitFor(/"msg":"manager ready"/, 30_000);
+  };
+  const clusterIds: string[] = [];
+  const cluster = async (
+    name: string,
+    ssh: Record<string, unknown>,
+    values: object = { platform_version: '1.0' },
+  ) => {
+    const created = await api(gateway, 'POST', '/api/v1/clusters', {
+      token,
+      body: {
+        name,
+        values,
+        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, private_key: sshd.privateKey, ...ssh },
+      },
+    });
+    clusterIds.push(created.body.id);
+    return created;
+  };
+  const taskOf = async (clusterId: string, kind: string) => {
+    const tasks = await api(gateway, 'GET', `/api/v1/tasks?cluster_id=${clusterId}`, { token });
+    return tasks.body.find((t: { kind: string }) => t.kind === kind);
+  };
+  const waitTask = async (clusterId: string, kind: string, statuses: string[], timeoutMs = 40_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const task = await taskOf(clusterId, kind);
+      if (task && statuses.includes(task.status)) return task;
+      if (Date.now() > deadline) throw new Error(`task ${kind} is ${task?.status}; log:\n${task?.log}`);
+      await sleep(200);
+    }
+  };
+
+  it('fails clearly on a wrong key, a changed host key and an unreachable host', async () => {
+    const stranger = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const wrongKey = await cluster('wrong-key', { private_key: stranger });
+    const changed = await cluster('changed-host-key', {});
+    const unreachable = await cluster('unreachable', { port: await freePort() });
+    const unknownVersion = await cluster('unknown-version', {}, { platform_version: '9.9' });
+    // Before any manager runs: pin a wrong host key, and allow the unreachable one a single try.
+    await db.sql`update clusters set ssh_host_key_fingerprint = 'SHA256:notTheRealOne' where id = ${changed.body.id}`;
+    await db.sql`update tasks set max_attempts = 1 where cluster_id = ${unreachable.body.id}`;
+    await startManager();
+
+    const expectations: Array<[string, RegExp]> = [
+      [wrongKey.body.id, /ssh authentication as \S+ failed at 127\.0\.0\.1:\d+: the key was not accepted/],
+      [changed.body.id, /host key of 127\.0\.0\.1:\d+ changed: pinned SHA256:notTheRealOne, offered SHA256:/],
+      [unreachable.body.id, /ssh to 127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/],
+      [unknownVersion.body.id, /no installer for platform version 9\.9; configured: 1\.0/],
+    ];
+    for (const [id, reason] of expectations) {
+      const task = await waitTask(id, 'install', ['failed']);
+      expect(task.error).toMatch(reason);
+      expect(task.log).toMatch(reason);
+      expect(task.log).not.toContain('PRIVATE KEY');
+      const state = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
+      expect(state.body.status).toBe('creation_error');
+    }
+  });
+
+  it('installs: uploads the bundle, runs the installer, and succeeds only once the agent dialed in', async () => {
+    const created = await cluster('prod-1', {});
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const task = await waitTask(id, 'install', ['succeeded', 'failed']);
+    expect(task.status, task.log).toBe('succeeded');
+    expect(task.log).toContain('| installer started');
+    expect(task.log).toContain('agent connected');
+    expect(task.log).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/); // the enrollment token is masked
+
+    const state = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
+    expect(state.body).toMatchObject({ status: 'in_sync', agent_status: 'connected' });
+    expect(state.body.ssh.host_key_fingerprint).toBe(sshd.fingerprint);
+
+    const bundle = join(sshd.dir, '..', '..', 'root', '.commander', `bundle-${id}`);
+    const home = process.env.HOME ?? '/root';
+    const bundleDir = existsSync(bundle) ? bundle : join(home, '.commander', `bundle-${id}`);
+    for (const file of ['agent.yaml', 'enrollment-token', 'agent.env']) {
+      expect(statSync(join(bundleDir, file)).mode & 0o777).toBe(0o600);
+    }
+
+    // Delete: destroy runs over SSH, the agent's key is revoked, the cluster is archived.
+    const deleted = await api(gateway, 'DELETE', `/api/v1/clusters/${id}`, { token });
+    expect(deleted.body.status).toBe('deleting');
+    const removal = await waitTask(id, 'delete', ['succeeded', 'failed']);
+    expect(removal.status, removal.log).toBe('succeeded');
+    expect(removal.log).toContain('| destroyed');
+    const archived = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
+    expect(archived.body.status).toBe('archived');
+    expect(archived.body.archived_at).not.toBeNull();
+    const [agent] = await db.sql`select revoked_at from agents where cluster_id = ${id}`;
+    expect(agent?.revoked_at).not.toBeNull();
+  });
+
+  it('archives a cluster that was never installed without SSH', async () => {
+    const created = await api(gateway, 'POST', '/api/v1/clusters', { token, body: { name: 'paper-only' } });
+    await api(gateway, 'DELETE', `/api/v1/clusters/${created.body.id}`, { token });
+    const removal = await waitTask(created.body.id, 'delete', ['succeeded', 'failed']);
+    expect(removal.status).toBe('succeeded');
+    expect(removal.log).toContain('never installed');
+    expect((await api(gateway, 'GET', `/api/v1/clusters/${created.body.id}`, { token })).body.status).toBe(
+      'archived',
+    );
+  });
+});
