@@ -51,7 +51,8 @@ export function createAuthenticator(sql: Sql, oidc?: OidcConfig): Authenticator 
       where t.token_hash = ${hashToken(credential)}`;
     if (!row || row.revoked_at) throw new CommanderError('UNAUTHORIZED');
     if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
-      await sql`update api_tokens set last_used_at = now() where id = ${row.id}`;
+      // Not awaited: the request need not wait for bookkeeping.
+      sql`update api_tokens set last_used_at = now() where id = ${row.id}`.catch(() => {});
     }
     return {
       workspaceId: row.workspace_id,

@@ -94,18 +94,26 @@ export class TunnelEndpoint {
   /** Every check and the dial happen before the upgrade, so refusals are plain HTTP errors. */
   private async prepare(request: IncomingMessage, clusterId: string, rawTarget: string | null) {
     const { sql } = this.options;
-    const principal = await this.options.authenticate(request);
+    // The caller and the cluster are looked up at once: opening a tunnel is on people's
+    // critical path (an ssh login, a kubectl call), so it pays for one round trip, not two.
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(clusterId);
+    const [principal, [cluster]] = await Promise.all([
+      this.options.authenticate(request),
+      uuid
+        ? sql<{ workspace_id: string; allowed_targets: string[] }[]>`
+            select workspace_id, allowed_targets from clusters where id = ${clusterId}`
+        : Promise.resolve([]),
+    ]);
     if (!roleAllows(principal.role, 'operator')) {
       throw new CommanderError(
         'FORBIDDEN',
         `opening tunnels needs the operator role; your token is ${principal.role}`,
       );
     }
-    if (!/^[0-9a-f-]{36}$/.test(clusterId))
+    // Another workspace's cluster answers exactly like a missing one.
+    if (!cluster || cluster.workspace_id !== principal.workspaceId) {
       throw new CommanderError('NOT_FOUND', `cluster ${clusterId} not found`);
-    const [cluster] = await sql<{ allowed_targets: string[] }[]>`
-      select allowed_targets from clusters where id = ${clusterId} and workspace_id = ${principal.workspaceId}`;
-    if (!cluster) throw new CommanderError('NOT_FOUND', `cluster ${clusterId} not found`);
+    }
     const target = rawTarget ? parseTarget(rawTarget) : undefined;
     if (!target) throw new CommanderError('VALIDATION_FAILED', 'querystring/target must be host:port');
     const actor: Actor = {

@@ -58,7 +58,7 @@ const CLOSE_CODES: Partial<Record<MuxError['code'], number>> = {
 };
 
 export interface WebSocketTransportOptions {
-  /** Bytes handed to the socket but not yet written before the session waits (default 1 MiB). */
+  /** Bytes handed to the socket but not yet written before the session waits (default 256 KiB). */
   highWaterMark?: number;
 }
 
@@ -72,7 +72,8 @@ export function sessionOverWebSocket(
   config?: Partial<MuxConfig>,
   options: WebSocketTransportOptions = {},
 ): Session {
-  const high = options.highWaterMark ?? 1024 * 1024;
+  // Small enough that a control frame never waits behind much bulk data already handed to ws.
+  const high = options.highWaterMark ?? 256 * 1024;
   const low = high / 4;
   let inflight = 0;
   let waiting = false;
