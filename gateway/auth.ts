@@ -11,7 +11,9 @@ export interface Principal {
   workspaceId: string;
   workspaceSlug: string;
   role: Role;
-  userType: 'ApiToken' | 'User';
+  userType: 'ApiToken' | 'User' | 'System';
+  /** Manager replicas act on clusters of every workspace (tunnels only). */
+  allWorkspaces?: boolean;
   userName: string;
   tokenId?: string;
 }

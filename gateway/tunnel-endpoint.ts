@@ -9,9 +9,10 @@ import { type Actor, type AuditPrinter, recordAudit } from '../shared/audit.js';
 import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { verifyManagerToken } from '../shared/manager-token.js';
 import { formatTarget, isAllowed, parseAllowList, parseTarget, type Target } from '../shared/targets.js';
 import { roleAllows } from '../shared/tokens.js';
-import type { Authenticator } from './auth.js';
+import { type Authenticator, credentialOf, type Principal } from './auth.js';
 import { type OpenTunnel, type TunnelBroker, TunnelError } from './tunnel-broker.js';
 
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -91,6 +92,23 @@ export class TunnelEndpoint {
     );
   }
 
+  /** A manager replica (with its short-lived token) or an API caller. */
+  private async caller(request: IncomingMessage): Promise<Principal> {
+    const credential = credentialOf(request);
+    const replica = credential ? await verifyManagerToken(this.options.sql, credential) : undefined;
+    if (replica) {
+      return {
+        workspaceId: '',
+        workspaceSlug: '',
+        role: 'admin',
+        userType: 'System',
+        userName: `manager ${replica}`,
+        allWorkspaces: true,
+      };
+    }
+    return this.options.authenticate(request);
+  }
+
   /** Every check and the dial happen before the upgrade, so refusals are plain HTTP errors. */
   private async prepare(request: IncomingMessage, clusterId: string, rawTarget: string | null) {
     const { sql } = this.options;
@@ -98,7 +116,7 @@ export class TunnelEndpoint {
     // critical path (an ssh login, a kubectl call), so it pays for one round trip, not two.
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(clusterId);
     const [principal, [cluster]] = await Promise.all([
-      this.options.authenticate(request),
+      this.caller(request),
       uuid
         ? sql<{ workspace_id: string; allowed_targets: string[] }[]>`
             select workspace_id, allowed_targets from clusters where id = ${clusterId}`
@@ -111,7 +129,7 @@ export class TunnelEndpoint {
       );
     }
     // Another workspace's cluster answers exactly like a missing one.
-    if (!cluster || cluster.workspace_id !== principal.workspaceId) {
+    if (!cluster || (cluster.workspace_id !== principal.workspaceId && !principal.allWorkspaces)) {
       throw new CommanderError('NOT_FOUND', `cluster ${clusterId} not found`);
     }
     const target = rawTarget ? parseTarget(rawTarget) : undefined;
@@ -121,8 +139,8 @@ export class TunnelEndpoint {
       userName: principal.userName,
       remoteAddress: request.socket.remoteAddress ?? null,
       requestUuid: randomUUID(),
-      workspaceId: principal.workspaceId,
-      workspaceSlug: principal.workspaceSlug,
+      workspaceId: cluster.workspace_id,
+      workspaceSlug: principal.allWorkspaces ? null : principal.workspaceSlug,
     };
     const started = Date.now();
     try {

@@ -6,9 +6,11 @@ import { loadSigningKey, type SigningKey } from '../shared/signing-key.js';
 import { setStatus } from './cluster-record.js';
 import { loadInstallers } from './installers.js';
 import { type TaskKind, TaskQueue } from './queue.js';
+import { scheduleReconciles } from './scheduler.js';
 import { deleteTask } from './tasks/delete.js';
 import { installTask } from './tasks/install.js';
 import { noopTask } from './tasks/noop.js';
+import { reconcileTask } from './tasks/reconcile.js';
 import { Worker } from './worker.js';
 
 export interface Manager {
@@ -48,6 +50,7 @@ export async function startManager(config: Config, logger: Logger, db: Database)
         agentWaitMs: config.agentWaitMs,
       }),
       delete: deleteTask({ sql, encryptor, installers }),
+      reconcile: reconcileTask({ sql, encryptor, signingKey, installers, gatewayUrl: config.gatewayUrl }),
     },
     onFailed: async (task) => {
       const status = FAILED_STATUS[task.kind];
@@ -55,9 +58,15 @@ export async function startManager(config: Config, logger: Logger, db: Database)
     },
   });
   await worker.start();
+  const stopScheduling = scheduleReconciles(sql, logger, config.checkIntervalMs);
   logger.info(
     { replica: config.replicaId, lease_ms: config.taskLeaseMs, installers: [...installers.byVersion.keys()] },
     'manager ready',
   );
-  return { stop: () => worker.stop() };
+  return {
+    async stop() {
+      stopScheduling();
+      await worker.stop();
+    },
+  };
 }

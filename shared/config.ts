@@ -48,6 +48,10 @@ export interface Config {
   agentWaitMs: number;
   /** The agent image the bootstrap bundle's Deployment runs. */
   agentImage: string;
+  /** Where manager replicas reach the gateway to open tunnels (default: the public URL). */
+  gatewayUrl: string;
+  /** How often each cluster is reconciled (ms). */
+  checkIntervalMs: number;
   oidc?: OidcConfig;
   /** Serve HTTPS/WSS directly with this certificate and key (PEM files); usually TLS ends at an ingress. */
   tls?: { certFile: string; keyFile: string };
@@ -103,6 +107,8 @@ export function loadConfig(env: Env = process.env): Config {
     taskLeaseMs: parseInteger(env, 'COMMANDER_TASK_LEASE_SECONDS', 30, 1, 3600) * 1000,
     agentWaitMs: parseInteger(env, 'COMMANDER_AGENT_WAIT_SECONDS', 600, 1, 86_400) * 1000,
     agentImage: nonEmpty(env, 'COMMANDER_AGENT_IMAGE') ?? 'ghcr.io/commander/commander:latest',
+    gatewayUrl: parseUrl('COMMANDER_GATEWAY_URL', nonEmpty(env, 'COMMANDER_GATEWAY_URL') ?? publicUrl),
+    checkIntervalMs: parseInteger(env, 'COMMANDER_CHECK_INTERVAL_SECONDS', 600, 10, 86_400) * 1000,
     oidc: loadOidc(env),
     tls,
     trustProxy: parseTrustProxy(nonEmpty(env, 'COMMANDER_TRUST_PROXY')),

@@ -56,6 +56,63 @@ export function taskRoutes(api: FastifyInstance, deps: GatewayDeps): void {
         order by t.created_at desc, t.id limit ${MAX_LIST}`,
   );
 
+  api.post<{ Params: { id: string }; Body: { kind: 'reconcile'; approve_destructive_change_id?: string } }>(
+    '/clusters/:id/tasks',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['tasks'],
+        description:
+          'Queues a reconcile (at most one waits per cluster). To apply a destructive change the check reported, ' +
+          'pass its id as approve_destructive_change_id; another id is refused.',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind'],
+          properties: {
+            kind: { type: 'string', enum: ['reconcile'] },
+            approve_destructive_change_id: { type: 'string', minLength: 1, maxLength: 200 },
+          },
+        },
+        response: responses({ 201: taskSchema }),
+      },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const approve = request.body.approve_destructive_change_id;
+      const { task, audit } = await sql.begin(async (tx) => {
+        const [cluster] = await tx`select id, archived_at, pending_destructive_change_id from clusters
+          where id = ${request.params.id} and workspace_id = ${request.principal.workspaceId} for update`;
+        if (!cluster) throw new CommanderError('NOT_FOUND', `cluster ${request.params.id} not found`);
+        if (cluster.archived_at) throw new CommanderError('CONFLICT', 'the cluster is archived');
+        if (approve !== undefined && approve !== cluster.pending_destructive_change_id) {
+          throw new CommanderError(
+            'CONFLICT',
+            cluster.pending_destructive_change_id
+              ? `the destructive change waiting for approval is ${cluster.pending_destructive_change_id}, not ${approve}`
+              : 'no destructive change is waiting for approval',
+          );
+        }
+        const params = approve === undefined ? {} : { approve_destructive_change_id: approve };
+        const [queued] =
+          await tx`insert into tasks (cluster_id, kind, params) values (${cluster.id}, 'reconcile', ${tx.json(params)})
+          on conflict (cluster_id) where kind = 'reconcile' and status = 'pending'
+          do update set params = excluded.params returning id`;
+        const record = await recordAudit(tx, actor, {
+          auditableType: 'Task',
+          auditableId: queued?.id,
+          action: 'create',
+          changes: { kind: 'reconcile', cluster_id: cluster.id, ...params },
+        });
+        const [row] = await tx`select ${columns} from tasks t where t.id = ${queued?.id}`;
+        return { task: row, audit: record };
+      });
+      deps.printAudit(audit);
+      return reply.status(201).send(task);
+    },
+  );
+
   api.post<{ Params: { id: string } }>(
     '/tasks/:id/cancel',
     {

@@ -1,0 +1,111 @@
+// Reconcile: over the agent's tunnel only, run the installer's check on the master node and act
+// on its verdict: nothing, converge (auto mode), or wait for approval of a destructive change.
+import type { Encryptor } from '../../shared/crypto.js';
+import type { Sql } from '../../shared/db/connect.js';
+import { issueManagerToken } from '../../shared/manager-token.js';
+import type { SigningKey } from '../../shared/signing-key.js';
+import { openTunnel } from '../../shared/tunnel-client.js';
+import { loadCluster, setStatus } from '../cluster-record.js';
+import { type Installer, type Installers, installerFor } from '../installers.js';
+import { connectSsh, type SshSession } from '../ssh.js';
+import { PermanentError, type TaskContext, type TaskHandler } from '../worker.js';
+
+export interface ReconcileDeps {
+  sql: Sql;
+  encryptor: Encryptor;
+  signingKey: () => Promise<SigningKey>;
+  installers: Installers;
+  gatewayUrl: string;
+}
+
+type Verdict = { status: 'InSync' | 'OutOfSync' | 'DestructiveOutOfSync'; destructive_change_id?: string };
+
+/** The check prints JSON; its last JSON line is the verdict. */
+function parseVerdict(output: string[]): Verdict {
+  for (const line of [...output].reverse()) {
+    try {
+      const value = JSON.parse(line) as Verdict;
+      if (['InSync', 'OutOfSync', 'DestructiveOutOfSync'].includes(value.status)) return value;
+    } catch {
+      // not the verdict line
+    }
+  }
+  throw new Error('the check command printed no {"status": ...} line');
+}
+
+async function run(ssh: SshSession, what: string, line: string, context: TaskContext, output?: string[]) {
+  await context.log(`running ${what}: ${line}`);
+  const result = await ssh.exec(
+    line,
+    (text) => {
+      output?.push(text);
+      void context.log(`| ${text}`);
+    },
+    context.signal,
+  );
+  if (result.code !== 0) throw new Error(`${what} exited with ${result.code ?? result.signal}`);
+}
+
+export function reconcileTask(deps: ReconcileDeps): TaskHandler {
+  return async (context) => {
+    const { task, log, secret, replica } = context;
+    const { sql } = deps;
+    const cluster = await loadCluster(sql, deps.encryptor, task.cluster_id);
+    if (!cluster.ssh) throw new PermanentError('the cluster has no ssh settings to reconcile with');
+    secret(cluster.ssh.privateKey);
+    const { installer } = installerFor(deps.installers, cluster.values);
+    // Where sshd is as seen from inside the cluster (the agent dials it), else the install address.
+    const configured = cluster.values.ssh_tunnel_target;
+    const target = typeof configured === 'string' ? configured : `${cluster.ssh.host}:${cluster.ssh.port}`;
+    const token = await issueManagerToken(await deps.signingKey(), replica);
+    secret(token);
+    await log(`opening a tunnel to ${target} through the agent`);
+    const sock = await openTunnel({ api: deps.gatewayUrl, token, clusterId: cluster.id, target });
+    const ssh = await connectSsh(cluster.ssh, { sock });
+    try {
+      await act(ssh, installer, cluster.id, cluster.values, context, deps);
+    } finally {
+      ssh.close();
+      sock.destroy();
+    }
+  };
+}
+
+async function act(
+  ssh: SshSession,
+  installer: Installer,
+  clusterId: string,
+  values: Record<string, unknown>,
+  context: TaskContext,
+  deps: ReconcileDeps,
+): Promise<void> {
+  const { sql } = deps;
+  const output: string[] = [];
+  await run(ssh, 'check', installer.check, context, output);
+  const verdict = parseVerdict(output);
+  await context.log(
+    `check: ${verdict.status}${verdict.destructive_change_id ? ` (${verdict.destructive_change_id})` : ''}`,
+  );
+  const approved = context.task.params.approve_destructive_change_id;
+  if (verdict.status === 'InSync') {
+    await sql`update clusters set status = 'in_sync', pending_destructive_change_id = null, updated_at = now() where id = ${clusterId}`;
+    return;
+  }
+  if (verdict.status === 'DestructiveOutOfSync' && approved !== verdict.destructive_change_id) {
+    await sql`update clusters set status = 'out_of_sync', pending_destructive_change_id = ${verdict.destructive_change_id ?? null},
+      updated_at = now() where id = ${clusterId}`;
+    await context.log(
+      `destructive change ${verdict.destructive_change_id} waits for approval: ` +
+        `POST /api/v1/clusters/${clusterId}/tasks {"kind":"reconcile","approve_destructive_change_id":"${verdict.destructive_change_id}"}`,
+    );
+    return;
+  }
+  if (verdict.status === 'OutOfSync' && values.auto_converge === false) {
+    await setStatus(sql, clusterId, 'out_of_sync');
+    await context.log('auto_converge is off: leaving the change for an operator');
+    return;
+  }
+  await setStatus(sql, clusterId, 'changing');
+  await run(ssh, 'converge', installer.converge, context);
+  await sql`update clusters set status = 'in_sync', pending_destructive_change_id = null, updated_at = now() where id = ${clusterId}`;
+}
