@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { keysEnvironment } from '../shared/config.js';
 import { generateKeys } from '../shared/crypto.js';
-import { formatKeys } from '../shared/db/open.js';
 import { freePort } from '../shared/net.js';
 
 export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -178,12 +178,7 @@ export async function freshDatabase(resources: Resources, baseUrl: string): Prom
 }
 
 export function keysEnv(): Record<string, string> {
-  return Object.fromEntries(
-    formatKeys(generateKeys())
-      .trim()
-      .split('\n')
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
+  return keysEnvironment(generateKeys());
 }
 
 export interface Gateway {

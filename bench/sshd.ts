@@ -60,6 +60,22 @@ export async function startSshd(resources: Resources): Promise<Sshd> {
   return { port, key, user };
 }
 
+/** How the ssh client reaches our sshd: its port, our key, no host key prompts. */
+function clientArgs(sshd: Sshd): string[] {
+  return [
+    '-p',
+    String(sshd.port),
+    '-i',
+    sshd.key,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+  ];
+}
+
 /** `ssh -N -L <local>:127.0.0.1:<target>`; resolves with the local port once it forwards. */
 export async function startSshForward(resources: Resources, sshd: Sshd, target: number): Promise<number> {
   const local = await freePort();
@@ -72,16 +88,7 @@ export async function startSshForward(resources: Resources, sshd: Sshd, target: 
         '/dev/null',
         '-L',
         `${local}:127.0.0.1:${target}`,
-        '-p',
-        String(sshd.port),
-        '-i',
-        sshd.key,
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'BatchMode=yes',
+        ...clientArgs(sshd),
         '-o',
         'ExitOnForwardFailure=yes',
         '-o',
@@ -109,23 +116,7 @@ export async function startSshForward(resources: Resources, sshd: Sshd, target: 
 export function sshCipher(sshd: Sshd): string {
   const result = spawnSync(
     'ssh',
-    [
-      '-F',
-      '/dev/null',
-      '-v',
-      '-p',
-      String(sshd.port),
-      '-i',
-      sshd.key,
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      `${sshd.user}@127.0.0.1`,
-      'true',
-    ],
+    ['-F', '/dev/null', '-v', ...clientArgs(sshd), `${sshd.user}@127.0.0.1`, 'true'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 },
   );
   return /kex: server->client cipher: (\S+)/.exec(result.stderr ?? '')?.[1] ?? 'unknown';

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { keysEnvironment } from '../shared/config.js';
 import { generateKeys } from '../shared/crypto.js';
 import { migrate } from '../shared/db/migrate.js';
-import { formatKeys } from '../shared/db/open.js';
 import { percentile, report } from './report.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -30,12 +30,7 @@ async function measure(baseUrl: string, replicas: number) {
   const [ws] = await sql`insert into workspaces (slug) values ('bench') returning id`;
   const clusters = await sql`insert into clusters (workspace_id, name)
     select ${ws?.id}, 'c' || n from generate_series(1, ${CLUSTERS}) n returning id`;
-  const keys = Object.fromEntries(
-    formatKeys(generateKeys())
-      .trim()
-      .split('\n')
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
+  const keys = keysEnvironment(generateKeys());
   const children = Array.from({ length: replicas }, (_, i) =>
     spawn(process.execPath, [CLI, 'manager'], {
       env: {

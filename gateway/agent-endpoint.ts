@@ -4,7 +4,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import type { Queryable, Sql } from '../shared/db/connect.js';
+import { AGENT_REVOKED_CHANNEL } from '../shared/agent-revocation.js';
+import type { Sql } from '../shared/db/connect.js';
 import { EnrollmentError, redeemEnrollmentToken } from '../shared/enrollment.js';
 import { verifyChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
@@ -27,7 +28,6 @@ import { MessageDecoder } from '../shared/wire/messages.js';
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const LAST_SEEN_EVERY_MS = 30_000;
 const SESSION_CHANNEL = 'commander_agent_session';
-const REVOKED_CHANNEL = 'commander_agent_revoked';
 
 export interface AgentSession {
   clusterId: string;
@@ -79,7 +79,7 @@ export class AgentEndpoint {
       if (local && local.sessionId !== session_id)
         this.drop(local, CloseCode.replaced, 'replaced by a newer connection');
     });
-    const onRevoked = await sql.listen(REVOKED_CHANNEL, (clusterId) => {
+    const onRevoked = await sql.listen(AGENT_REVOKED_CHANNEL, (clusterId) => {
       const local = this.sessions.get(clusterId);
       if (local) this.drop(local, CloseCode.revoked, 'the agent key was revoked');
     });
@@ -328,13 +328,4 @@ export class AgentEndpoint {
       );
     }
   }
-}
-
-/** Records a revocation and tells every replica to close the agent's session at once. */
-export async function revokeAgent(sql: Queryable, clusterId: string): Promise<boolean> {
-  const [row] =
-    await sql`update agents set revoked_at = now() where cluster_id = ${clusterId} and revoked_at is null
-    returning cluster_id`;
-  await sql`select pg_notify(${REVOKED_CHANNEL}, ${clusterId})`;
-  return Boolean(row);
 }

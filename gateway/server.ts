@@ -18,7 +18,7 @@ import type { Encryptor } from '../shared/crypto.js';
 import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { loadSigningKey, type SigningKey } from '../shared/signing-key.js';
+import { signingKeyLoader } from '../shared/signing-key.js';
 import { type Role, roleAllows } from '../shared/tokens.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
@@ -100,11 +100,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const authenticate = createAuthenticator(deps.sql, deps.oidc);
-  let signing: Promise<SigningKey> | undefined;
-  const signingKey = () => {
-    signing ??= loadSigningKey(deps.sql, deps.encryptor);
-    return signing;
-  };
+  const signingKey = signingKeyLoader(deps.sql, deps.encryptor);
   await attachWebSockets(app, deps, authenticate);
   const authorize = async (request: FastifyRequest) => {
     request.principal = await authenticate(request);

@@ -2,7 +2,7 @@
 import type { Config } from '../shared/config.js';
 import type { Database } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
-import { loadSigningKey, type SigningKey } from '../shared/signing-key.js';
+import { signingKeyLoader } from '../shared/signing-key.js';
 import { setStatus } from './cluster-record.js';
 import { loadInstallers } from './installers.js';
 import { type TaskKind, TaskQueue } from './queue.js';
@@ -28,11 +28,7 @@ export async function startManager(config: Config, logger: Logger, db: Database)
   const { sql, encryptor } = db;
   if (!encryptor) throw new Error('the manager needs encryption keys');
   const installers = loadInstallers(config.installersFile);
-  let signing: Promise<SigningKey> | undefined;
-  const signingKey = () => {
-    signing ??= loadSigningKey(sql, encryptor);
-    return signing;
-  };
+  const signingKey = signingKeyLoader(sql, encryptor);
   const queue = new TaskQueue(sql, config.replicaId, config.taskLeaseMs);
   const worker = new Worker({
     sql,

@@ -70,6 +70,15 @@ const MIN_KEY_LENGTH = 32;
 
 type Env = Record<string, string | undefined>;
 
+/** The keys as the environment carries them: the three variables, lists comma separated. */
+export function keysEnvironment(keys: EncryptionKeys): Record<string, string> {
+  return {
+    [KEY_VARIABLES.primary]: keys.primaryKeys.join(','),
+    [KEY_VARIABLES.deterministic]: keys.deterministicKeys.join(','),
+    [KEY_VARIABLES.salt]: keys.salt,
+  };
+}
+
 export function keysFilePath(dataDir: string): string {
   return join(dataDir, 'keys.env');
 }

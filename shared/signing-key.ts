@@ -32,6 +32,18 @@ export async function loadSigningKey(sql: Sql, encryptor: Encryptor): Promise<Si
   };
 }
 
+/** Loads the key on first use and keeps it; a failed load is tried again next time. */
+export function signingKeyLoader(sql: Sql, encryptor: Encryptor): () => Promise<SigningKey> {
+  let loading: Promise<SigningKey> | undefined;
+  return () => {
+    loading ??= loadSigningKey(sql, encryptor).catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
+}
+
 /** The public key a token names, whichever replica signed it. */
 export async function loadVerificationKey(
   sql: Queryable,

@@ -1,10 +1,10 @@
 // A cluster's agent: enrollment tokens (single use, short-lived) and revocation of its key.
 import type { FastifyInstance } from 'fastify';
+import { revokeAgent } from '../../shared/agent-revocation.js';
 import { recordAudit } from '../../shared/audit.js';
 import { issueEnrollmentToken } from '../../shared/enrollment.js';
 import { CommanderError } from '../../shared/errors.js';
 import type { SigningKey } from '../../shared/signing-key.js';
-import { revokeAgent } from '../agent-endpoint.js';
 import { actorOf, type GatewayDeps } from '../server.js';
 import { idParams, responses, timestamp } from './schemas.js';
 

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isMigrated } from '../../shared/db/migrate.js';
 import { errorBody } from '../../shared/errors.js';
+import { bounded } from '../../shared/lifecycle.js';
 import type { GatewayDeps } from '../server.js';
 import { errorSchema } from './schemas.js';
 
@@ -17,13 +18,18 @@ export function healthRoutes(
 
   app.get('/readyz', { schema: { response: { 200: status, 503: errorSchema } } }, async (_request, reply) => {
     if (deps.isDraining()) return reply.status(503).send(errorBody('NOT_READY', 'shutting down'));
-    let migrated = false;
+    let migrated: boolean | undefined;
     try {
-      migrated = await withTimeout(isMigrated(deps.sql), READY_TIMEOUT_MS);
+      migrated = await bounded(isMigrated(deps.sql), READY_TIMEOUT_MS);
     } catch (error) {
       return reply
         .status(503)
         .send(errorBody('NOT_READY', `database unreachable: ${(error as Error).message}`));
+    }
+    if (migrated === undefined) {
+      return reply
+        .status(503)
+        .send(errorBody('NOT_READY', `database unreachable: no answer within ${READY_TIMEOUT_MS} ms`));
     }
     if (!migrated)
       return reply.status(503).send(errorBody('NOT_READY', 'database migrations are not applied yet'));
@@ -38,12 +44,4 @@ export function healthRoutes(
       return deps.metrics.metrics();
     },
   );
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

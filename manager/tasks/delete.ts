@@ -1,5 +1,7 @@
 // Delete: run the destroy command straight over SSH, revoke the agent's key, archive the
 // cluster (its record and audit history stay). A cluster never installed is archived at once.
+
+import { revokeAgent } from '../../shared/agent-revocation.js';
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
 import { loadCluster, pinHostKey } from '../cluster-record.js';
@@ -39,8 +41,7 @@ export function deleteTask(deps: DeleteDeps): TaskHandler {
       await log('the cluster was never installed: archiving without SSH');
     }
     await sql.begin(async (tx) => {
-      await tx`update agents set revoked_at = coalesce(revoked_at, now()) where cluster_id = ${cluster.id}`;
-      await tx`select pg_notify('commander_agent_revoked', ${cluster.id})`;
+      await revokeAgent(tx, cluster.id);
       await tx`update clusters set status = 'archived', archived_at = now(), updated_at = now() where id = ${cluster.id}`;
     });
     await log('archived');

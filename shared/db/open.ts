@@ -1,7 +1,14 @@
 // Opens the database a command runs on: DATABASE_URL, else the embedded PostgreSQL under
 // COMMANDER_DATA_DIR; applies migrations and proves the encryption keys read the data.
 import { writeFileSync } from 'node:fs';
-import { type Config, ConfigError, KEY_VARIABLES, keysFilePath } from '../config.js';
+import {
+  type Config,
+  ConfigError,
+  type EncryptionKeys,
+  KEY_VARIABLES,
+  keysEnvironment,
+  keysFilePath,
+} from '../config.js';
 import { Encryptor, generateKeys } from '../crypto.js';
 import type { Logger } from '../logger.js';
 import { connect, type Sql } from './connect.js';
@@ -69,19 +76,13 @@ async function holdsEncryptedData(sql: Sql): Promise<boolean> {
   return Boolean(row?.present);
 }
 
-export function formatKeys(keys: {
-  primaryKeys: string[];
-  deterministicKeys: string[];
-  salt: string;
-}): string {
-  return (
-    `${KEY_VARIABLES.primary}=${keys.primaryKeys.join(',')}\n` +
-    `${KEY_VARIABLES.deterministic}=${keys.deterministicKeys.join(',')}\n` +
-    `${KEY_VARIABLES.salt}=${keys.salt}\n`
-  );
+export function formatKeys(keys: EncryptionKeys): string {
+  return Object.entries(keysEnvironment(keys))
+    .map(([name, value]) => `${name}=${value}\n`)
+    .join('');
 }
 
-function writeKeysFile(path: string, keys: Parameters<typeof formatKeys>[0]): void {
+function writeKeysFile(path: string, keys: EncryptionKeys): void {
   // 'wx': never overwrite keys that may already protect data.
   writeFileSync(path, formatKeys(keys), { mode: 0o600, flag: 'wx' });
 }

@@ -1,14 +1,14 @@
 // Tunnels end to end: a real gateway, a real agent enrolled with a token from the API and
 // `commander tunnel`, all separate processes, carrying bytes to targets on this machine: an
 // echo server, the tests' PostgreSQL (psql) and OpenSSH's sshd (ssh).
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../shared/net.js';
+import { haveSshd, startSshd, type TestSshd } from '../support/sshd.js';
 import {
   connectTo,
   ECHO_TRAILER,
@@ -36,8 +36,7 @@ const BIG = 256 * MiB;
 function onPath(name: string): boolean {
   return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, name)));
 }
-const SSHD = '/usr/sbin/sshd';
-const haveOpenSsh = existsSync(SSHD) && onPath('ssh') && onPath('ssh-keygen');
+const haveOpenSsh = haveSshd() && onPath('ssh') && onPath('ssh-keygen');
 
 describe('tunnel through a real agent', () => {
   let stack: AgentStack;
@@ -49,7 +48,7 @@ describe('tunnel through a real agent', () => {
   const pg = postgresTarget(inject('adminDatabaseUrl'));
   const pgTarget = `${pg.host}:${pg.port}`;
   let sshdPort: number;
-  let sshd: ChildProcess | undefined;
+  let sshd: TestSshd | undefined;
 
   const echoTarget = () => `127.0.0.1:${echo.port}`;
   const sinkTarget = () => `127.0.0.1:${sink.port}`;
@@ -76,11 +75,7 @@ describe('tunnel through a real agent', () => {
   });
 
   afterAll(async () => {
-    if (sshd && sshd.exitCode === null) {
-      const exited = new Promise((resolve) => sshd?.once('exit', resolve));
-      sshd.kill('SIGTERM');
-      await exited;
-    }
+    await sshd?.stop();
     await stack?.close();
     await echo?.close();
     await sink?.close();
@@ -144,52 +139,8 @@ describe('tunnel through a real agent', () => {
     `lets ssh run a command on a real sshd through the tunnel${haveOpenSsh ? '' : ' (OpenSSH missing: skipped)'}`,
     async () => {
       expect(haveOpenSsh, 'OpenSSH (sshd, ssh, ssh-keygen) must be installed when CI is set').toBe(true);
-      const dir = join(stack.dir.path, 'sshd');
-      mkdirSync(dir, { mode: 0o700 });
-      mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
-      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
-      writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')), { mode: 0o600 });
-      const user = userInfo().username;
-      writeFileSync(
-        join(dir, 'sshd_config'),
-        [
-          `Port ${sshdPort}`,
-          'ListenAddress 127.0.0.1',
-          `HostKey ${join(dir, 'host_key')}`,
-          `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-          `PidFile ${join(dir, 'sshd.pid')}`,
-          'StrictModes no',
-          'UsePAM no',
-          'PermitRootLogin prohibit-password',
-          'PasswordAuthentication no',
-          'KbdInteractiveAuthentication no',
-          'PubkeyAuthentication yes',
-          'LogLevel VERBOSE',
-          '',
-        ].join('\n'),
-      );
-      const server = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      sshd = server;
-      let log = '';
-      server.stdout?.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-      });
-      server.stderr?.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-      });
-      await eventually(
-        'sshd listening',
-        () => {
-          if (server.exitCode !== null) throw new Error(`sshd exited ${server.exitCode}: ${log}`);
-          return log.includes(`Server listening on 127.0.0.1 port ${sshdPort}`) ? true : undefined;
-        },
-        10_000,
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}\n${log}`);
-      });
+      sshd = await startSshd({ port: sshdPort, logLevel: 'VERBOSE' });
+      const server = sshd;
 
       const tunnel = await stack.startTunnel(clusterId, `127.0.0.1:${sshdPort}`);
       const ssh = await run(
@@ -200,7 +151,7 @@ describe('tunnel through a real agent', () => {
           '-p',
           String(tunnel.port),
           '-i',
-          join(dir, 'client_key'),
+          server.privateKeyFile,
           '-o',
           'IdentitiesOnly=yes',
           '-o',
@@ -211,16 +162,16 @@ describe('tunnel through a real agent', () => {
           'BatchMode=yes',
           '-o',
           'ConnectTimeout=10',
-          `${user}@127.0.0.1`,
+          `${server.user}@127.0.0.1`,
           'echo ok',
         ],
         { timeout: 30_000 },
       ).catch((error: Error & { stderr?: string }) => {
-        throw new Error(`ssh failed: ${error.message}\n${error.stderr ?? ''}\nsshd:\n${log}`);
+        throw new Error(`ssh failed: ${error.message}\n${error.stderr ?? ''}\nsshd:\n${server.log()}`);
       });
       expect(ssh.stdout).toBe('ok\n');
       // sshd saw the connection come from the agent's side, on loopback, and accepted the key.
-      expect(log).toMatch(/Accepted publickey for \S+ from 127\.0\.0\.1/);
+      expect(server.log()).toMatch(/Accepted publickey for \S+ from 127\.0\.0\.1/);
       await tunnel.command.stop();
     },
   );

@@ -17,6 +17,8 @@ export interface TestSshd {
   /** `SHA256:…` of the host key. */
   fingerprint: string;
   dir: string;
+  /** What sshd printed so far (its log goes to stderr). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -29,7 +31,9 @@ function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
 }
 
-export async function startSshd(options: { listen?: string; command?: string[] } = {}): Promise<TestSshd> {
+export async function startSshd(
+  options: { listen?: string; port?: number; logLevel?: string; command?: string[] } = {},
+): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'commander-sshd-'));
   const hostKey = join(dir, 'host_ed25519');
   const clientKey = join(dir, 'client_ed25519');
@@ -37,7 +41,7 @@ export async function startSshd(options: { listen?: string; command?: string[] }
   keygen(clientKey);
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`), { mode: 0o600 });
   if (userInfo().uid === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const host = options.listen ?? '127.0.0.1';
   const config = join(dir, 'sshd_config');
   writeFileSync(
@@ -54,7 +58,7 @@ export async function startSshd(options: { listen?: string; command?: string[] }
       'UsePAM no',
       'StrictModes no',
       'Subsystem sftp internal-sftp',
-      'LogLevel ERROR',
+      `LogLevel ${options.logLevel ?? 'ERROR'}`,
       '',
     ].join('\n'),
   );
@@ -92,6 +96,7 @@ export async function startSshd(options: { listen?: string; command?: string[] }
     privateKeyFile: clientKey,
     fingerprint,
     dir,
+    log: () => stderr,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
