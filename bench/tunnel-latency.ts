@@ -8,7 +8,7 @@ import { percentile, report } from './report.js';
 import { pingPong, tcpConnect } from './traffic.js';
 
 const BENCH = 'tunnel-latency';
-const OPENS = 500;
+const OPENS = 2000;
 const ROUND_TRIPS = 5000;
 
 export async function run(databaseUrl: string): Promise<void> {

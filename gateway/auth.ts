@@ -6,6 +6,7 @@ import type { OidcConfig } from '../shared/config.js';
 import type { Sql } from '../shared/db/connect.js';
 import { CommanderError } from '../shared/errors.js';
 import { hashToken, ROLES, type Role } from '../shared/tokens.js';
+import { type Invalidations, LookupCache } from './cache.js';
 
 export interface Principal {
   workspaceId: string;
@@ -32,12 +33,29 @@ export function credentialOf(request: { headers: IncomingHttpHeaders }): string 
   return match?.[1];
 }
 
-export function createAuthenticator(sql: Sql, oidc?: OidcConfig): Authenticator {
-  const verifyJwt = oidc ? createJwtVerifier(sql, oidc) : undefined;
-  return async (request) => {
-    const credential = credentialOf(request);
-    if (!credential || credential.length > MAX_CREDENTIAL_LENGTH) throw new CommanderError('UNAUTHORIZED');
-    if (verifyJwt && credential.split('.').length === 3) return verifyJwt(credential);
+interface TokenEntry {
+  principal: Principal;
+  lastUsed: number;
+}
+
+/**
+ * Callers found are remembered until their token, its workspace or the LISTEN connection changes
+ * (see cache.ts); unknown credentials are always looked up, so a new token works at once.
+ */
+export function createAuthenticator(
+  sql: Sql,
+  invalidations: Invalidations,
+  oidc?: OidcConfig,
+): Authenticator {
+  const tokens = new LookupCache<TokenEntry>();
+  const workspaces = new LookupCache<string>();
+  invalidations.subscribe((change) => {
+    if (change?.table === 'clusters') return;
+    tokens.clear();
+    workspaces.clear();
+  });
+  const verifyJwt = oidc ? createJwtVerifier(sql, oidc, workspaces) : undefined;
+  const lookupToken = async (hash: string): Promise<TokenEntry> => {
     const [row] = await sql<
       {
         id: string;
@@ -50,13 +68,9 @@ export function createAuthenticator(sql: Sql, oidc?: OidcConfig): Authenticator 
       }[]
     >`select t.id, t.name, t.role, t.revoked_at, t.last_used_at, w.id as workspace_id, w.slug
       from api_tokens t join workspaces w on w.id = t.workspace_id
-      where t.token_hash = ${hashToken(credential)}`;
+      where t.token_hash = ${hash}`;
     if (!row || row.revoked_at) throw new CommanderError('UNAUTHORIZED');
-    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
-      // Not awaited: the request need not wait for bookkeeping.
-      sql`update api_tokens set last_used_at = now() where id = ${row.id}`.catch(() => {});
-    }
-    return {
+    const principal: Principal = {
       workspaceId: row.workspace_id,
       workspaceSlug: row.slug,
       role: row.role,
@@ -64,10 +78,34 @@ export function createAuthenticator(sql: Sql, oidc?: OidcConfig): Authenticator 
       userName: row.name,
       tokenId: row.id,
     };
+    return { principal, lastUsed: row.last_used_at?.getTime() ?? 0 };
+  };
+  return async (request) => {
+    const credential = credentialOf(request);
+    if (!credential || credential.length > MAX_CREDENTIAL_LENGTH) throw new CommanderError('UNAUTHORIZED');
+    if (verifyJwt && credential.split('.').length === 3) return verifyJwt(credential);
+    const hash = hashToken(credential);
+    let entry = tokens.get(hash);
+    if (!entry) {
+      entry = await lookupToken(hash);
+      tokens.set(hash, entry);
+    }
+    if (Date.now() - entry.lastUsed > LAST_USED_RESOLUTION_MS) {
+      entry.lastUsed = Date.now();
+      // Not awaited: the request need not wait for bookkeeping.
+      sql`update api_tokens set last_used_at = now() where id = ${entry.principal.tokenId ?? null}`.catch(
+        () => {},
+      );
+    }
+    return entry.principal;
   };
 }
 
-function createJwtVerifier(sql: Sql, oidc: OidcConfig): (jwt: string) => Promise<Principal> {
+function createJwtVerifier(
+  sql: Sql,
+  oidc: OidcConfig,
+  workspaces: LookupCache<string>,
+): (jwt: string) => Promise<Principal> {
   let keys: JWTVerifyGetKey | undefined;
   const keySet = async () => {
     if (keys) return keys;
@@ -99,11 +137,16 @@ function createJwtVerifier(sql: Sql, oidc: OidcConfig): (jwt: string) => Promise
         `token lacks the ${oidc.workspaceClaim} or ${oidc.roleClaim} claim`,
       );
     }
-    const [workspace] = await sql<{ id: string }[]>`select id from workspaces where slug = ${slug}`;
-    if (!workspace) throw new CommanderError('UNAUTHORIZED', `unknown workspace ${slug}`);
+    let workspaceId = workspaces.get(slug);
+    if (!workspaceId) {
+      const [workspace] = await sql<{ id: string }[]>`select id from workspaces where slug = ${slug}`;
+      if (!workspace) throw new CommanderError('UNAUTHORIZED', `unknown workspace ${slug}`);
+      workspaceId = workspace.id;
+      workspaces.set(slug, workspaceId);
+    }
     const user = claims[oidc.userClaim] ?? claims.sub;
     return {
-      workspaceId: workspace.id,
+      workspaceId,
       workspaceSlug: slug,
       role: role as Role,
       userType: 'User',

@@ -27,10 +27,15 @@ import { healthRoutes } from './api/health.js';
 import { taskRoutes } from './api/tasks.js';
 import { tokenRoutes } from './api/tokens.js';
 import { createAuthenticator, type Principal } from './auth.js';
+import { Invalidations } from './cache.js';
 import { instrumentRequests } from './metrics.js';
 import { attachWebSockets } from './upgrade.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** What this process just changed, so its caches forget it before the notification arrives. */
+    invalidations: Invalidations;
+  }
   interface FastifyRequest {
     principal: Principal;
   }
@@ -99,7 +104,11 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const authenticate = createAuthenticator(deps.sql, deps.oidc);
+  const invalidations = new Invalidations();
+  await invalidations.start(deps.sql);
+  app.decorate('invalidations', invalidations);
+  app.addHook('onClose', () => invalidations.stop());
+  const authenticate = createAuthenticator(deps.sql, invalidations, deps.oidc);
   const signingKey = signingKeyLoader(deps.sql, deps.encryptor);
   await attachWebSockets(app, deps, authenticate);
   const authorize = async (request: FastifyRequest) => {

@@ -10,9 +10,18 @@ import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyManagerToken } from '../shared/manager-token.js';
-import { formatTarget, isAllowed, parseAllowList, parseTarget, type Target } from '../shared/targets.js';
+import { type VerificationKeyLoader, verificationKeyLoader } from '../shared/signing-key.js';
+import {
+  type AllowEntry,
+  formatTarget,
+  isAllowed,
+  parseAllowList,
+  parseTarget,
+  type Target,
+} from '../shared/targets.js';
 import { roleAllows } from '../shared/tokens.js';
 import { type Authenticator, credentialOf, type Principal } from './auth.js';
+import { type Invalidations, LookupCache } from './cache.js';
 import { type OpenTunnel, type TunnelBroker, TunnelError } from './tunnel-broker.js';
 
 const HIGH_WATER = 4 * 1024 * 1024;
@@ -25,6 +34,7 @@ export interface TunnelEndpointOptions {
   authenticate: Authenticator;
   printAudit: AuditPrinter;
   logger: Logger;
+  invalidations: Invalidations;
   trustProxy?: boolean | string[];
 }
 
@@ -43,10 +53,23 @@ function refuse(socket: Duplex, status: number, code: ErrorCode, message: string
   );
 }
 
+interface ClusterAccess {
+  workspaceId: string;
+  allowedTargets: AllowEntry[];
+}
+
 export class TunnelEndpoint {
   private readonly open = new Set<WebSocket>();
+  private readonly clusters = new LookupCache<ClusterAccess>();
+  private readonly managerKeys: VerificationKeyLoader;
 
-  constructor(private readonly options: TunnelEndpointOptions) {}
+  constructor(private readonly options: TunnelEndpointOptions) {
+    this.managerKeys = verificationKeyLoader(options.sql);
+    options.invalidations.subscribe((change) => {
+      if (!change) this.clusters.clear();
+      else if (change.table === 'clusters') this.clusters.delete(change.id);
+    });
+  }
 
   /** Ends every tunnel: the gateway is going away. */
   stop(): void {
@@ -95,7 +118,7 @@ export class TunnelEndpoint {
   /** A manager replica (with its short-lived token) or an API caller. */
   private async caller(request: IncomingMessage): Promise<Principal> {
     const credential = credentialOf(request);
-    const replica = credential ? await verifyManagerToken(this.options.sql, credential) : undefined;
+    const replica = credential ? await verifyManagerToken(this.managerKeys, credential) : undefined;
     if (replica) {
       return {
         workspaceId: '',
@@ -109,19 +132,24 @@ export class TunnelEndpoint {
     return this.options.authenticate(request);
   }
 
+  /** Who owns the cluster and where it may be tunnelled to; remembered until the row changes. */
+  private async clusterAccess(clusterId: string): Promise<ClusterAccess | undefined> {
+    const known = this.clusters.get(clusterId);
+    if (known) return known;
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(clusterId)) return undefined;
+    const [row] = await this.options.sql<{ workspace_id: string; allowed_targets: string[] }[]>`
+      select workspace_id, allowed_targets from clusters where id = ${clusterId}`;
+    if (!row) return undefined;
+    const access = { workspaceId: row.workspace_id, allowedTargets: parseAllowList(row.allowed_targets) };
+    this.clusters.set(clusterId, access);
+    return access;
+  }
+
   /** Every check and the dial happen before the upgrade, so refusals are plain HTTP errors. */
   private async prepare(request: IncomingMessage, clusterId: string, rawTarget: string | null) {
-    const { sql } = this.options;
-    // The caller and the cluster are looked up at once: opening a tunnel is on people's
-    // critical path (an ssh login, a kubectl call), so it pays for one round trip, not two.
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(clusterId);
-    const [principal, [cluster]] = await Promise.all([
-      this.caller(request),
-      uuid
-        ? sql<{ workspace_id: string; allowed_targets: string[] }[]>`
-            select workspace_id, allowed_targets from clusters where id = ${clusterId}`
-        : Promise.resolve([]),
-    ]);
+    // Opening a tunnel is on people's critical path (an ssh login, a kubectl call): the caller
+    // and the cluster usually come from memory, and otherwise are looked up at once.
+    const [principal, cluster] = await Promise.all([this.caller(request), this.clusterAccess(clusterId)]);
     if (!roleAllows(principal.role, 'operator')) {
       throw new CommanderError(
         'FORBIDDEN',
@@ -129,7 +157,7 @@ export class TunnelEndpoint {
       );
     }
     // Another workspace's cluster answers exactly like a missing one.
-    if (!cluster || (cluster.workspace_id !== principal.workspaceId && !principal.allWorkspaces)) {
+    if (!cluster || (cluster.workspaceId !== principal.workspaceId && !principal.allWorkspaces)) {
       throw new CommanderError('NOT_FOUND', `cluster ${clusterId} not found`);
     }
     const target = rawTarget ? parseTarget(rawTarget) : undefined;
@@ -139,12 +167,12 @@ export class TunnelEndpoint {
       userName: principal.userName,
       remoteAddress: request.socket.remoteAddress ?? null,
       requestUuid: randomUUID(),
-      workspaceId: cluster.workspace_id,
+      workspaceId: cluster.workspaceId,
       workspaceSlug: principal.allWorkspaces ? null : principal.workspaceSlug,
     };
     const started = Date.now();
     try {
-      if (!isAllowed(parseAllowList(cluster.allowed_targets), target)) {
+      if (!isAllowed(cluster.allowedTargets, target)) {
         throw new TunnelError(
           'target_not_allowed',
           `${formatTarget(target)} is not in the cluster's allowed_targets`,

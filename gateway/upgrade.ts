@@ -40,6 +40,7 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
     authenticate,
     printAudit: deps.printAudit,
     logger: deps.logger,
+    invalidations: app.invalidations,
   });
   app.decorate('agents', agents);
 

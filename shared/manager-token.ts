@@ -1,8 +1,7 @@
 // Short-lived tokens with which manager replicas open tunnels through the gateway: signed with
 // the installation's signing key, accepted only by the tunnel endpoint, for any workspace.
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
-import type { Queryable } from './db/connect.js';
-import { loadVerificationKey, type SigningKey } from './signing-key.js';
+import type { SigningKey, VerificationKeyLoader } from './signing-key.js';
 
 const AUDIENCE = 'commander-manager-tunnel';
 
@@ -17,7 +16,10 @@ export async function issueManagerToken(key: SigningKey, replica: string, ttlSec
 }
 
 /** The replica's name when the credential is a valid manager token; undefined otherwise. */
-export async function verifyManagerToken(sql: Queryable, credential: string): Promise<string | undefined> {
+export async function verifyManagerToken(
+  loadKey: VerificationKeyLoader,
+  credential: string,
+): Promise<string | undefined> {
   if (credential.split('.').length !== 3) return undefined;
   let kid: string | undefined;
   try {
@@ -25,7 +27,7 @@ export async function verifyManagerToken(sql: Queryable, credential: string): Pr
   } catch {
     return undefined;
   }
-  const key = kid ? await loadVerificationKey(sql, kid) : undefined;
+  const key = kid ? await loadKey(kid) : undefined;
   if (!key) return undefined;
   try {
     const { payload } = await jwtVerify(credential, key, { audience: AUDIENCE, algorithms: ['EdDSA'] });

@@ -54,3 +54,15 @@ export async function loadVerificationKey(
   >`select public_jwk from gateway_signing_keys where id = ${id}`;
   return row ? importJWK(row.public_jwk, 'EdDSA') : undefined;
 }
+
+export type VerificationKeyLoader = (id: string) => Promise<CryptoKey | Uint8Array | undefined>;
+
+/** Keeps the public keys it found: signing keys are never changed or deleted. */
+export function verificationKeyLoader(sql: Queryable): VerificationKeyLoader {
+  const found = new Map<string, CryptoKey | Uint8Array>();
+  return async (id) => {
+    const key = found.get(id) ?? (await loadVerificationKey(sql, id));
+    if (key) found.set(id, key);
+    return key;
+  };
+}

@@ -350,6 +350,7 @@ export function clusterRoutes(api: FastifyInstance, deps: GatewayDeps): void {
           throw new CommanderError('NAME_TAKEN', `a cluster named "${input.name}" exists`);
         throw error;
       }
+      api.invalidations.publish({ table: 'clusters', id: result[0].id });
       deps.printAudit(result[1]);
       return clusterJson(result[0]);
     },

@@ -110,6 +110,7 @@ export function tokenRoutes(api: FastifyInstance, deps: GatewayDeps): void {
         });
         return [revoked, record] as const;
       });
+      api.invalidations.publish({ table: 'api_tokens', id: row.id });
       deps.printAudit(audit);
       return tokenJson(row);
     },

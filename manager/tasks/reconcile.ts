@@ -2,10 +2,11 @@
 // on its verdict: nothing, converge (auto mode), or wait for approval of a destructive change.
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
+import { bounded } from '../../shared/lifecycle.js';
 import { issueManagerToken } from '../../shared/manager-token.js';
 import type { SigningKey } from '../../shared/signing-key.js';
 import { openTunnel } from '../../shared/tunnel-client.js';
-import { loadCluster, setStatus } from '../cluster-record.js';
+import { loadCluster, pinHostKey, setStatus } from '../cluster-record.js';
 import { type Installer, type Installers, installerFor } from '../installers.js';
 import { connectSsh, type SshSession } from '../ssh.js';
 import { PermanentError, type TaskContext, type TaskHandler } from '../worker.js';
@@ -63,9 +64,16 @@ export function reconcileTask(deps: ReconcileDeps): TaskHandler {
     const sock = await openTunnel({ api: deps.gatewayUrl, token, clusterId: cluster.id, target });
     const ssh = await connectSsh(cluster.ssh, { sock });
     try {
+      // A cluster adopted without an install is first met here: trust on first use.
+      if (!cluster.ssh.hostKeyFingerprint) {
+        await pinHostKey(sql, cluster.id, ssh.fingerprint);
+        await log(`pinned host key ${ssh.fingerprint}`);
+      }
       await act(ssh, installer, cluster.id, cluster.values, context, deps);
     } finally {
       ssh.close();
+      // Let the SSH goodbye and both FINs through so the tunnel ends cleanly, but never wait long.
+      await bounded(new Promise((resolve) => sock.once('close', resolve)), 5000);
       sock.destroy();
     }
   };

@@ -91,8 +91,8 @@ export function sshKeyPair(): { private: string; public: string } {
 export class Processes {
   private readonly running = new Set<RunningCommand>();
 
-  start(args: string[], env: Record<string, string | undefined>): RunningCommand {
-    const command = startCommand(args, env);
+  start(args: string[], env: Record<string, string | undefined>, prefix?: string[]): RunningCommand {
+    const command = startCommand(args, env, prefix);
     this.running.add(command);
     command.exited.then(() => this.running.delete(command));
     return command;

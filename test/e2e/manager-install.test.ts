@@ -1,7 +1,7 @@
 // Install and delete end to end: a real sshd, a manager process whose installer starts a real
 // `commander agent` from the uploaded bundle, so the task succeeds only when that agent dials in.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,8 +36,8 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
         'installers:',
         '  "1.0":',
         `    install: ${JSON.stringify(install)}`,
-        `    check: "cat ${dir.path}/verdict.json"`,
-        `    converge: "echo converged >> ${dir.path}/converged.log && echo '{\\"status\\": \\"InSync\\"}' > ${dir.path}/verdict.json"`,
+        '    check: "echo \'{\\"status\\": \\"InSync\\"}\'"',
+        '    converge: "true"',
         '    destroy: "pkill -f \\"agent --state-dir {bundle}/state\\" ; echo destroyed"',
       ].join('\n'),
     );
@@ -175,84 +175,5 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     expect((await api(gateway, 'GET', `/api/v1/clusters/${created.body.id}`, { token })).body.status).toBe(
       'archived',
     );
-  });
-
-  it('reconciles through the agent tunnel: in sync, auto converge, and destructive changes only when approved', async () => {
-    const verdict = (value: object) =>
-      writeFileSync(join(dir.path, 'verdict.json'), `${JSON.stringify(value)}\n`);
-    const converged = () =>
-      existsSync(join(dir.path, 'converged.log'))
-        ? readFileSync(join(dir.path, 'converged.log'), 'utf8').trim().split('\n').length
-        : 0;
-    verdict({ status: 'InSync' });
-    const created = await api(gateway, 'POST', '/api/v1/clusters', {
-      token,
-      body: {
-        name: 'reconciled',
-        values: { platform_version: '1.0' },
-        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, private_key: sshd.privateKey },
-        allowed_targets: [`127.0.0.1:${sshd.port}`],
-      },
-    });
-    const id = created.body.id as string;
-    clusterIds.push(id);
-    expect((await waitTask(id, 'install', ['succeeded', 'failed'])).status).toBe('succeeded');
-    const reconcile = async (body: object = {}) => {
-      const before = (await api(gateway, 'GET', `/api/v1/tasks?cluster_id=${id}`, { token })).body.length;
-      const queued = await api(gateway, 'POST', `/api/v1/clusters/${id}/tasks`, {
-        token,
-        body: { kind: 'reconcile', ...body },
-      });
-      expect(queued.status, queued.text).toBe(201);
-      expect(queued.body).toMatchObject({ kind: 'reconcile', cluster_id: id });
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const task = (await api(gateway, 'GET', `/api/v1/tasks/${queued.body.id}`, { token })).body;
-        if (task.status === 'succeeded' || task.status === 'failed') {
-          expect(task.status, task.log).toBe('succeeded');
-          expect((await api(gateway, 'GET', `/api/v1/tasks?cluster_id=${id}`, { token })).body.length).toBe(
-            before + 1,
-          );
-          return task;
-        }
-        if (Date.now() > deadline) throw new Error(`reconcile is ${task.status}:\n${task.log}`);
-        await sleep(200);
-      }
-    };
-    const status = async () => (await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token })).body.status;
-
-    const inSync = await reconcile();
-    expect(inSync.log).toContain(`opening a tunnel to 127.0.0.1:${sshd.port} through the agent`);
-    expect(inSync.log).toContain('check: InSync');
-    expect(await status()).toBe('in_sync');
-    // It went through the tunnel: the gateway audited one opened by the manager.
-    const [tunnel] = await db.sql`select user_type, user_name, audited_changes from audit_records
-      where auditable_type = 'Tunnel' and audited_changes->>'cluster_id' = ${id}`;
-    expect(tunnel).toMatchObject({ user_type: 'System', user_name: 'manager install-test' });
-    expect(tunnel?.audited_changes.target).toBe(`127.0.0.1:${sshd.port}`);
-
-    verdict({ status: 'OutOfSync' });
-    const converging = await reconcile();
-    expect(converging.log).toContain('check: OutOfSync');
-    expect(converging.log).toContain('running converge');
-    expect(converged()).toBe(1);
-    expect(await status()).toBe('in_sync');
-
-    verdict({ status: 'DestructiveOutOfSync', destructive_change_id: 'chg-42' });
-    const waiting = await reconcile();
-    expect(waiting.log).toContain('destructive change chg-42 waits for approval');
-    expect(converged()).toBe(1);
-    expect(await status()).toBe('out_of_sync');
-
-    const wrong = await api(gateway, 'POST', `/api/v1/clusters/${id}/tasks`, {
-      token,
-      body: { kind: 'reconcile', approve_destructive_change_id: 'chg-7' },
-    });
-    expect(wrong.status).toBe(409);
-    expect(wrong.body.error.message).toContain('chg-42');
-    const approved = await reconcile({ approve_destructive_change_id: 'chg-42' });
-    expect(approved.log).toContain('running converge');
-    expect(converged()).toBe(2);
-    expect(await status()).toBe('in_sync');
   });
 });

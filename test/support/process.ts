@@ -15,9 +15,17 @@ export interface RunningCommand {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `commander <args>` with exactly the environment given (plus PATH and HOME). */
-export function startCommand(args: string[], env: Record<string, string | undefined>): RunningCommand {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * Starts `commander <args>` with exactly the environment given (plus PATH and HOME); `prefix`
+ * wraps it in another command that execs it, such as `ip netns exec <name>`.
+ */
+export function startCommand(
+  args: string[],
+  env: Record<string, string | undefined>,
+  prefix: string[] = [],
+): RunningCommand {
+  const [command = process.execPath, ...argv] = [...prefix, process.execPath, CLI, ...args];
+  const child = spawn(command, argv, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

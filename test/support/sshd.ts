@@ -31,8 +31,12 @@ function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' });
 }
 
+/**
+ * `prefix` wraps sshd (e.g. `ip netns exec <name>`); the host may not reach that address, so
+ * readiness is then read from sshd's own "Server listening" line instead of a connection.
+ */
 export async function startSshd(
-  options: { listen?: string; port?: number; logLevel?: string; command?: string[] } = {},
+  options: { listen?: string; port?: number; logLevel?: string; prefix?: string[] } = {},
 ): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'commander-sshd-'));
   const hostKey = join(dir, 'host_ed25519');
@@ -58,33 +62,32 @@ export async function startSshd(
       'UsePAM no',
       'StrictModes no',
       'Subsystem sftp internal-sftp',
-      `LogLevel ${options.logLevel ?? 'ERROR'}`,
+      `LogLevel ${options.logLevel ?? (options.prefix ? 'INFO' : 'ERROR')}`,
       '',
     ].join('\n'),
   );
   const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', `${hostKey}.pub`])
     .toString()
     .split(' ')[1] as string;
-  const child: ChildProcess = spawn(
-    options.command?.[0] ?? SSHD,
-    [...(options.command?.slice(1) ?? []), '-D', '-e', '-f', config],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const [command = SSHD, ...argv] = [...(options.prefix ?? []), SSHD, '-D', '-e', '-f', config];
+  const child: ChildProcess = spawn(command, argv, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, host, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
+    const up = options.prefix
+      ? stderr.includes('Server listening on')
+      : await new Promise<boolean>((resolve) => {
+          const socket = connect(port, host, () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.on('error', () => resolve(false));
+        });
     if (up) break;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`sshd did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
