@@ -4,7 +4,9 @@ import { onShutdown } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/logger.js';
 import { type AgentFlags, loadAgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
+import { DesiredStore } from './desired.js';
 import { AgentIdentity } from './identity.js';
+import { Syncer } from './sync.js';
 import { serveTunnel } from './tunnel.js';
 
 /** The package version, found from the source tree and from dist/ alike. */
@@ -37,13 +39,19 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
     },
     'agent starting',
   );
+  const desired = new DesiredStore(config.stateDir);
+  const syncer = new Syncer(desired, config.syncIntervalMs, logger);
   const connection = new AgentConnection(config, identity, version, logger, {
+    onConnected: (control) => syncer.attach(control),
     onStream: (stream) => {
       serveTunnel(stream, { allow: config.allow, dialTimeoutMs: config.dialTimeoutMs, logger }).catch(
         (error: unknown) => logger.error({ err: error }, 'tunnel failed'),
       );
     },
   });
-  onShutdown(logger, () => connection.stop());
+  onShutdown(logger, () => {
+    syncer.stop();
+    return connection.stop();
+  });
   await connection.run();
 }

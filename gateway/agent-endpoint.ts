@@ -5,13 +5,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { AGENT_REVOKED_CHANNEL } from '../shared/agent-revocation.js';
+import type { Encryptor } from '../shared/crypto.js';
 import type { Sql } from '../shared/db/connect.js';
 import { EnrollmentError, redeemEnrollmentToken } from '../shared/enrollment.js';
 import { verifyChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
-import { MuxError } from '../shared/mux/frame.js';
+import type { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
-import type { MuxStream } from '../shared/mux/stream.js';
 import { CloseCode, sessionOverWebSocket } from '../shared/mux/transports.js';
 import {
   type AgentErrorCode,
@@ -23,11 +23,15 @@ import {
   PROTOCOL_VERSION,
   type Welcome,
 } from '../shared/wire/handshake.js';
-import { MessageDecoder } from '../shared/wire/messages.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const LAST_SEEN_EVERY_MS = 30_000;
+
+import { ControlChannel, type ControlMetrics } from './control.js';
+
 const SESSION_CHANNEL = 'commander_agent_session';
+/** Sent by a trigger when a cluster's current_revision changes (migration 0006). */
+const REVISION_CHANNEL = 'commander_revision';
 
 export interface AgentSession {
   clusterId: string;
@@ -36,10 +40,14 @@ export interface AgentSession {
   ws: WebSocket;
   agentVersion: string;
   connectedAt: Date;
+  /** Set once the agent opened its control stream. */
+  control?: ControlChannel;
 }
 
 export interface AgentEndpointOptions {
   sql: Sql;
+  encryptor: Encryptor;
+  controlMetrics: ControlMetrics;
   wss: WebSocketServer;
   logger: Logger;
   replicaId: string;
@@ -83,7 +91,13 @@ export class AgentEndpoint {
       const local = this.sessions.get(clusterId);
       if (local) this.drop(local, CloseCode.revoked, 'the agent key was revoked');
     });
-    this.unlisten = [onSession.unlisten, onRevoked.unlisten];
+    // A new desired revision stored through any replica: nudge the agent if it is ours.
+    const onRevision = await sql.listen(REVISION_CHANNEL, (payload) => {
+      const [clusterId, revision] = payload.split(':');
+      const local = clusterId ? this.sessions.get(clusterId) : undefined;
+      local?.control?.nudge(Number(revision));
+    });
+    this.unlisten = [onSession.unlisten, onRevoked.unlisten, onRevision.unlisten];
   }
 
   get sessionCount(): number {
@@ -261,7 +275,13 @@ export class AgentEndpoint {
       if (controlSeen) return stream.destroy();
       controlSeen = true;
       stream.priority = true;
-      this.serveControl(entry, stream);
+      const { sql, encryptor, logger: log, controlMetrics: metrics } = this.options;
+      entry.control = new ControlChannel(clusterId, stream, session, {
+        sql,
+        encryptor,
+        logger: log,
+        metrics,
+      });
     });
     session.on('close', (reason?: MuxError) => {
       if (this.sessions.get(clusterId) === entry) this.sessions.delete(clusterId);
@@ -273,27 +293,6 @@ export class AgentEndpoint {
         .sql`update clusters set agent_status = 'disconnected', last_seen_at = now(), agent_replica = null
         where id = ${clusterId} and agent_session_id = ${sessionId}`.catch((error: unknown) =>
         logger.error({ err: error, cluster_id: clusterId }, 'could not record the disconnect'),
-      );
-    });
-  }
-
-  /** The control stream: length-prefixed JSON both ways (see docs/protocol.md). */
-  private serveControl(entry: AgentSession, stream: MuxStream): void {
-    const decoder = new MessageDecoder();
-    stream.on('error', () => {});
-    stream.pipe(decoder);
-    decoder.on('error', (error) => {
-      this.options.logger.warn(
-        { cluster_id: entry.clusterId, err: error },
-        'bad control message; closing the session',
-      );
-      entry.session.close(new MuxError('protocol_error', `bad control message: ${error.message}`));
-    });
-    decoder.on('data', (message: Record<string, unknown>) => {
-      if (message.type === 'heartbeat') return;
-      this.options.logger.debug(
-        { cluster_id: entry.clusterId, type: message.type },
-        'control message ignored',
       );
     });
   }

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
+import { ControlMetrics } from './control.js';
 import type { GatewayDeps } from './server.js';
 import { TunnelBroker } from './tunnel-broker.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';
@@ -27,6 +28,8 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
   });
   const agents = new AgentEndpoint({
     sql: deps.sql,
+    encryptor: deps.encryptor,
+    controlMetrics: new ControlMetrics(deps.metrics),
     wss,
     logger: deps.logger,
     replicaId: deps.replicaId ?? `${hostname()}-${process.pid}`,

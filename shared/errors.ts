@@ -8,6 +8,7 @@ export const errorCatalogue = {
   ROUTE_NOT_FOUND: { status: 404, message: 'no such route' },
   VALIDATION_FAILED: { status: 400, message: 'the request is invalid' },
   INVALID_JSON: { status: 400, message: 'the body is not valid JSON' },
+  INVALID_MANIFESTS: { status: 400, message: 'one or more manifests are invalid; nothing was stored' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
   NAME_TAKEN: { status: 409, message: 'the name is already taken' },

@@ -199,6 +199,8 @@ export class AgentStack {
       heartbeat?: number;
       wait?: boolean;
       url?: string;
+      /** More flags, e.g. --sync-interval or --kubeconfig. */
+      args?: string[];
     },
   ): Promise<AgentInstance> {
     const n = ++this.counter;
@@ -221,6 +223,7 @@ export class AgentStack {
       String(options.heartbeat ?? 1),
     ];
     for (const entry of options.allow) args.push('--allow', entry);
+    args.push(...(options.args ?? []));
     const command = this.processes.start(args, {});
     if (options.wait !== false) await waitForLog(command, 'connected to the gateway');
     return { command, stateDir, tokenFile };
