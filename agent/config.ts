@@ -16,6 +16,10 @@ export interface AgentConfig {
   insecureSkipTlsVerify: boolean;
   syncIntervalMs: number;
   telemetryIntervalMs: number;
+  /** deployment/<namespace>/<name> whose first container's image tag is the platform version. */
+  platformVersionSource: { namespace: string; name: string };
+  /** Namespaces whose Deployments, DaemonSets and StatefulSets are reported as components. */
+  componentNamespaces: string[];
   heartbeatIntervalMs: number;
   dialTimeoutMs: number;
   logLevel: string;
@@ -80,6 +84,25 @@ export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): Agen
   const stateDir = text(flags, 'state-dir', env, 'COMMANDER_AGENT_STATE_DIR');
   if (!stateDir) throw new ConfigError('--state-dir', 'is required (or COMMANDER_AGENT_STATE_DIR)');
   const tokenFile = text(flags, 'token-file', env, 'COMMANDER_AGENT_TOKEN_FILE');
+  const source =
+    text(flags, 'platform-version-source', env, 'COMMANDER_PLATFORM_VERSION_SOURCE') ??
+    'deployment/d8-system/deckhouse';
+  const sourceMatch = /^deployment\/([a-z0-9-]{1,63})\/([a-z0-9.-]{1,253})$/.exec(source);
+  if (!sourceMatch?.[1] || !sourceMatch[2]) {
+    throw new ConfigError(
+      '--platform-version-source',
+      `must be deployment/<namespace>/<name>, got "${source}"`,
+    );
+  }
+  const namespaces = (
+    text(flags, 'component-namespaces', env, 'COMMANDER_COMPONENT_NAMESPACES') ?? 'd8-system,kube-system'
+  )
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const badNamespace = namespaces.find((ns) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(ns));
+  if (badNamespace)
+    throw new ConfigError('--component-namespaces', `"${badNamespace}" is not a namespace name`);
   return {
     url,
     clusterId: match[1],
@@ -91,7 +114,9 @@ export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): Agen
     caFile: text(flags, 'ca-file', env, 'COMMANDER_CA_FILE'),
     insecureSkipTlsVerify: flags['insecure-skip-tls-verify'] === true,
     syncIntervalMs: seconds(flags, 'sync-interval', 60, 1, 86_400),
-    telemetryIntervalMs: seconds(flags, 'telemetry-interval', 30, 1, 86_400),
+    telemetryIntervalMs: seconds(flags, 'telemetry-interval', 30, 0.2, 86_400),
+    platformVersionSource: { namespace: sourceMatch[1], name: sourceMatch[2] },
+    componentNamespaces: namespaces,
     heartbeatIntervalMs: seconds(flags, 'heartbeat-interval', 10, 0.2, 60),
     // The gateway waits 30 s for the agent's answer; a dial must give up before that.
     dialTimeoutMs: seconds(flags, 'dial-timeout', 10, 0.1, 25),

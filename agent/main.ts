@@ -1,12 +1,18 @@
 // The agent's composition root: reads its config once, loads its key, and connects.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { onShutdown } from '../shared/lifecycle.js';
-import { createLogger } from '../shared/logger.js';
-import { type AgentFlags, loadAgentConfig } from './config.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { REPORT_PART_RESOURCES } from '../shared/wire/control.js';
+import { type AgentConfig, type AgentFlags, loadAgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
 import { DesiredStore } from './desired.js';
 import { AgentIdentity } from './identity.js';
+import { Kube } from './kube.js';
+import { Outbox } from './outbox.js';
+import { Reconciler, type ResourceStatus, type SyncProblem } from './reconciler.js';
 import { Syncer } from './sync.js';
+import { collectTelemetry } from './telemetry.js';
 import { serveTunnel } from './tunnel.js';
 
 /** The package version, found from the source tree and from dist/ alike. */
@@ -40,7 +46,9 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
     'agent starting',
   );
   const desired = new DesiredStore(config.stateDir);
-  const syncer = new Syncer(desired, config.syncIntervalMs, logger);
+  const outbox = new Outbox(config.stateDir, logger);
+  const syncer = new Syncer(desired, outbox, config.syncIntervalMs, logger);
+  const reconciler = startReconciler(config, desired, syncer, logger);
   const connection = new AgentConnection(config, identity, version, logger, {
     onConnected: (control) => syncer.attach(control),
     onStream: (stream) => {
@@ -51,7 +59,67 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   });
   onShutdown(logger, () => {
     syncer.stop();
+    reconciler?.stop();
     return connection.stop();
   });
   await connection.run();
+}
+
+/** Where the agent finds its Kubernetes API; without one it only carries tunnels. */
+function kubeconfigFound(config: AgentConfig): boolean {
+  return Boolean(
+    config.kubeconfig ||
+      process.env.KUBERNETES_SERVICE_HOST ||
+      existsSync(join(process.env.HOME ?? '/', '.kube', 'config')),
+  );
+}
+
+function startReconciler(config: AgentConfig, desired: DesiredStore, syncer: Syncer, logger: Logger) {
+  if (!kubeconfigFound(config)) {
+    logger.info('no Kubernetes API configured: desired resources are kept but not applied');
+    return undefined;
+  }
+  let problem: SyncProblem | undefined;
+  const report = (resources: ResourceStatus[], full: boolean) => {
+    // Parts of bounded size; an empty report still tells the gateway the agent is alive and well.
+    for (let start = 0; start === 0 || start < resources.length; start += REPORT_PART_RESOURCES) {
+      syncer.send('report', {
+        full,
+        revision: desired.revision,
+        problem: problem?.message ?? null,
+        interval_ms: config.syncIntervalMs,
+        resources: resources.slice(start, start + REPORT_PART_RESOURCES),
+      });
+    }
+  };
+  const kube = Kube.load(config.kubeconfig);
+  const reconciler = new Reconciler(kube, desired, {
+    clusterId: config.clusterId,
+    installation: config.url.origin,
+    stateDir: config.stateDir,
+    intervalMs: config.syncIntervalMs,
+    logger,
+    report: (changes, outcome) => {
+      const changed = outcome?.message !== problem?.message;
+      problem = outcome;
+      if (problem && changed) logger.warn({ problem: problem.message }, 'cannot sync');
+      // Offline, an empty report says nothing the full report after the reconnect will not.
+      if (changes.length > 0 || changed || syncer.connected) report(changes, false);
+    },
+  });
+  syncer.on('desired', () => void reconciler.trigger('desired'));
+  syncer.on('connected', () => report(reconciler.statuses(), true));
+  reconciler.start();
+  const telemetry = setInterval(() => {
+    collectTelemetry(kube, config).then(
+      (sample) => syncer.send('telemetry', { sample }),
+      (error: unknown) => logger.warn({ err: error }, 'could not collect telemetry'),
+    );
+  }, config.telemetryIntervalMs);
+  return {
+    stop() {
+      clearInterval(telemetry);
+      reconciler.stop();
+    },
+  };
 }

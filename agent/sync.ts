@@ -5,6 +5,7 @@ import type { Logger } from '../shared/logger.js';
 import { RESOURCE_LIMITS } from '../shared/manifests.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import {
+  checkAck,
   checkDesired,
   checkNudge,
   type Desired,
@@ -13,13 +14,16 @@ import {
 } from '../shared/wire/control.js';
 import { encodeMessage, MessageDecoder } from '../shared/wire/messages.js';
 import type { DesiredStore } from './desired.js';
+import type { Outbox, OutboxEntry } from './outbox.js';
 
 /** A pull that gets no complete answer within this long is given up and tried again. */
 const PULL_TIMEOUT_MS = 60_000;
 
 export interface SyncEvents {
-  /** The desired set changed (or was confirmed after a connect). */
+  /** The desired set changed, or was received for the first time since the agent started. */
   desired: [];
+  /** A new session's control stream is up. */
+  connected: [];
 }
 
 export class Syncer extends EventEmitter<SyncEvents> {
@@ -31,13 +35,29 @@ export class Syncer extends EventEmitter<SyncEvents> {
   private pullAgain = false;
   private mismatches = 0;
   private timer: NodeJS.Timeout | undefined;
+  private received = false;
 
   constructor(
     private readonly store: DesiredStore,
+    private readonly outbox: Outbox,
     private readonly intervalMs: number,
     private readonly logger: Logger,
   ) {
     super();
+  }
+
+  get connected(): boolean {
+    return this.control !== undefined && !this.control.destroyed;
+  }
+
+  /** Queues an entry in the outbox and sends it now if connected. */
+  send(type: OutboxEntry['type'], body: Record<string, unknown>): void {
+    const entry = this.outbox.add(type, body);
+    if (this.connected) this.write({ type, seq: entry.seq, ...body });
+  }
+
+  private write(message: object): void {
+    this.control?.write(encodeMessage(message));
   }
 
   /** A new session's control stream: read the gateway's messages and pull at once. */
@@ -55,6 +75,10 @@ export class Syncer extends EventEmitter<SyncEvents> {
       if (this.control === control) this.control = undefined;
       this.abandonPull();
     });
+    // What the gateway has not acknowledged yet, in order; it ignores what it stored already.
+    for (const entry of this.outbox.pending())
+      this.write({ type: entry.type, seq: entry.seq, ...entry.body });
+    this.emit('connected');
     this.pull();
     clearInterval(this.timer);
     this.timer = setInterval(() => this.pull(), this.intervalMs);
@@ -86,13 +110,17 @@ export class Syncer extends EventEmitter<SyncEvents> {
       this.pull();
     }, PULL_TIMEOUT_MS);
     this.inFlight = { id, parts: [], upserts: 0, full, timer };
-    this.control.write(encodeMessage(message));
+    this.write(message);
   }
 
   private handle(message: Record<string, unknown>): void {
     if (message.type === 'nudge') {
       if (checkNudge(message)) this.logger.warn({ message }, 'bad nudge ignored');
       else if (message.revision !== this.store.revision) this.pull();
+      return;
+    }
+    if (message.type === 'ack') {
+      if (!checkAck(message)) this.outbox.ack(message.seq as number);
       return;
     }
     if (message.type === 'desired') {
@@ -135,10 +163,11 @@ export class Syncer extends EventEmitter<SyncEvents> {
       return;
     }
     this.mismatches = 0;
-    if (this.store.revisionHash !== before || before === null) {
+    if (this.store.revisionHash !== before || !this.received) {
+      this.received = true;
       this.logger.info({ revision: this.store.revision, resources: this.store.size }, 'desired set received');
+      this.emit('desired');
     }
-    this.emit('desired');
     if (this.pullAgain) {
       this.pullAgain = false;
       this.pull();

@@ -125,6 +125,7 @@ COMMANDER_DATA_DIR/keys.env (when none are set) and an admin token into COMMANDE
     usage: `commander agent --url <gateway>/agent_api/<cluster id> --token-file <file> --state-dir <dir> \\
   --allow <host:port> [--allow ...] [--kubeconfig <file>] [--ca-file <file>] [--insecure-skip-tls-verify]
   [--sync-interval <s>] [--telemetry-interval <s>] [--heartbeat-interval <s>] [--dial-timeout <s>]
+  [--platform-version-source deployment/<ns>/<name>] [--component-namespaces <ns,...>]
 
 Environment equivalents: COMMANDER_URL, COMMANDER_AGENT_TOKEN_FILE, COMMANDER_AGENT_STATE_DIR,
 COMMANDER_AGENT_ALLOW (comma separated), KUBECONFIG, COMMANDER_CA_FILE; HTTPS_PROXY, HTTP_PROXY, NO_PROXY.
@@ -143,6 +144,8 @@ The token file holds the single-use enrollment token; it is needed only until th
       'telemetry-interval': { type: 'string' },
       'heartbeat-interval': { type: 'string' },
       'dial-timeout': { type: 'string' },
+      'platform-version-source': { type: 'string' },
+      'component-namespaces': { type: 'string' },
     },
     async run(values) {
       const { runAgent } = await import('../agent/main.js');

@@ -28,6 +28,7 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const LAST_SEEN_EVERY_MS = 30_000;
 
 import { ControlChannel, type ControlMetrics } from './control.js';
+import type { TelemetryWriter } from './telemetry.js';
 
 const SESSION_CHANNEL = 'commander_agent_session';
 /** Sent by a trigger when a cluster's current_revision changes (migration 0006). */
@@ -48,6 +49,7 @@ export interface AgentEndpointOptions {
   sql: Sql;
   encryptor: Encryptor;
   controlMetrics: ControlMetrics;
+  telemetry: TelemetryWriter;
   wss: WebSocketServer;
   logger: Logger;
   replicaId: string;
@@ -176,6 +178,8 @@ export class AgentEndpoint {
         }
         await tx`insert into agents (cluster_id, public_key) values (${clusterId}, ${hello.public_key})
           on conflict (cluster_id) do update set public_key = excluded.public_key, enrolled_at = now(), revoked_at = null`;
+        // A newly enrolled agent numbers its reports from 1 again.
+        await tx`update clusters set agent_seq = 0 where id = ${clusterId}`;
       } else {
         const [agent] = await tx<{ public_key: string; revoked_at: Date | null }[]>`
           select public_key, revoked_at from agents where cluster_id = ${clusterId}`;
@@ -275,12 +279,13 @@ export class AgentEndpoint {
       if (controlSeen) return stream.destroy();
       controlSeen = true;
       stream.priority = true;
-      const { sql, encryptor, logger: log, controlMetrics: metrics } = this.options;
+      const { sql, encryptor, logger: log, controlMetrics: metrics, telemetry } = this.options;
       entry.control = new ControlChannel(clusterId, stream, session, {
         sql,
         encryptor,
         logger: log,
         metrics,
+        telemetry,
       });
     });
     session.on('close', (reason?: MuxError) => {

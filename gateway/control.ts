@@ -2,20 +2,31 @@
 // (docs/protocol.md). Every message is checked; a bad one closes the session with a typed reason.
 import { Counter, type Registry } from 'prom-client';
 import type { Encryptor } from '../shared/crypto.js';
-import type { Sql } from '../shared/db/connect.js';
+import type { Queryable, Sql } from '../shared/db/connect.js';
 import type { Logger } from '../shared/logger.js';
 import { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
-import { checkPull, MAX_CONTROL_MESSAGE, type Pull } from '../shared/wire/control.js';
+import {
+  checkPull,
+  checkReport,
+  checkTelemetry,
+  MAX_CONTROL_MESSAGE,
+  type Pull,
+  type Report,
+  type Telemetry,
+} from '../shared/wire/control.js';
 import { encodeMessage, MAX_MESSAGE_BYTES, MessageDecoder } from '../shared/wire/messages.js';
+import { storeOnce, storeReport } from './agent-reports.js';
 import { answerPull } from './desired-state.js';
+import type { TelemetryWriter } from './telemetry.js';
 
 export interface ControlOptions {
   sql: Sql;
   encryptor: Encryptor;
   logger: Logger;
   metrics: ControlMetrics;
+  telemetry: TelemetryWriter;
 }
 
 /** Counters shared by every agent's control channel in this gateway. */
@@ -39,8 +50,9 @@ export class ControlMetrics {
 }
 
 export class ControlChannel {
-  /** Pulls are answered one at a time, in the order they came. */
+  /** Pulls are answered one at a time, in the order they came; so are outbox entries stored. */
   private pulls: Promise<void> = Promise.resolve();
+  private entries: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly clusterId: string,
@@ -100,9 +112,48 @@ export class ControlChannel {
         );
         return;
       }
+      case 'report': {
+        const problem = checkReport(message);
+        if (problem) {
+          this.violation(`bad report: ${problem}`);
+          return;
+        }
+        const report = message as unknown as Report;
+        this.storeEntry(report.seq, (tx) => storeReport(tx, this.clusterId, report));
+        return;
+      }
+      case 'telemetry': {
+        const problem = checkTelemetry(message);
+        if (problem) {
+          this.violation(`bad telemetry: ${problem}`);
+          return;
+        }
+        const { seq, sample } = message as unknown as Telemetry;
+        this.options.telemetry.add(this.clusterId, sample, (ok) => {
+          // Unstored samples stay in the agent's outbox and come again after a reconnect.
+          if (ok) this.send({ type: 'ack', seq }).catch(() => {});
+        });
+        return;
+      }
       default:
         logger.debug({ cluster_id: this.clusterId, type: message.type }, 'control message ignored');
     }
+  }
+
+  /** Stores an outbox entry once and acknowledges it (a replay is acknowledged unstored). */
+  private storeEntry(seq: number, store: (tx: Queryable) => Promise<void>): void {
+    this.entries = this.entries.then(async () => {
+      try {
+        await storeOnce(this.options.sql, this.clusterId, seq, store);
+        await this.send({ type: 'ack', seq });
+      } catch (error) {
+        // Not acknowledged: the agent sends it again after its next reconnect.
+        this.options.logger.error(
+          { err: error, cluster_id: this.clusterId, seq },
+          'could not store an agent report',
+        );
+      }
+    });
   }
 
   private async answer(pull: Pull): Promise<void> {

@@ -99,7 +99,10 @@ export async function storeDesiredSet(
     where cluster_id = ${cluster.id} and desired and key <> all(${keys}::text[])
     returning key`;
   // The trigger on current_revision tells every gateway replica to nudge the agent.
-  await tx`update clusters set current_revision = ${revision}, resources_hash = ${revisionHash}, updated_at = now()
+  // Not configured until the agent reports this revision applied.
+  await tx`update clusters set current_revision = ${revision}, resources_hash = ${revisionHash}, updated_at = now(),
+      resources_sync_state = case when resources_reported_at is null then 'no_data' else 'not_configured' end,
+      resources_sync_message = ${`revision ${revision} not applied yet`}
     where id = ${cluster.id}`;
   return { revision, revisionHash, changed: true, added, updated, removed: removedRows.length };
 }

@@ -34,6 +34,7 @@ export async function startGateway(
     oidc: config.oidc,
     isDraining: () => draining,
     trustProxy: config.trustProxy,
+    telemetryRetentionDays: config.telemetryRetentionDays,
     replicaId: config.replicaId,
     https: config.tls
       ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }

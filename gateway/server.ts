@@ -27,6 +27,7 @@ import { clusterRoutes } from './api/clusters.js';
 import { healthRoutes } from './api/health.js';
 import { resourceRoutes, YAML_TYPES } from './api/resources.js';
 import { taskRoutes } from './api/tasks.js';
+import { telemetryRoutes } from './api/telemetry.js';
 import { tokenRoutes } from './api/tokens.js';
 import { createAuthenticator, type Principal } from './auth.js';
 import { Invalidations } from './cache.js';
@@ -60,6 +61,8 @@ export interface GatewayDeps {
   /** True once shutdown began: /readyz answers 503 so load balancers move away. */
   isDraining: () => boolean;
   trustProxy?: boolean | string[];
+  /** Telemetry samples older than this are deleted (default 30). */
+  telemetryRetentionDays?: number;
   /** PEM certificate and key to serve HTTPS (and wss://) directly. */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -139,6 +142,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       tokenRoutes(api, deps);
       taskRoutes(api, deps);
       resourceRoutes(api, deps);
+      telemetryRoutes(api, deps);
       auditRoutes(api, deps);
     },
     { prefix: '/api/v1' },

@@ -7,6 +7,7 @@ import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
 import type { GatewayDeps } from './server.js';
+import { TelemetryWriter } from './telemetry.js';
 import { TunnelBroker } from './tunnel-broker.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';
 
@@ -26,7 +27,10 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
     maxPayload: MAX_WS_MESSAGE,
     clientTracking: false,
   });
+  const telemetry = new TelemetryWriter(deps.sql, deps.logger, deps.telemetryRetentionDays ?? 30);
+  telemetry.start();
   const agents = new AgentEndpoint({
+    telemetry,
     sql: deps.sql,
     encryptor: deps.encryptor,
     controlMetrics: new ControlMetrics(deps.metrics),
@@ -68,5 +72,6 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
   app.addHook('preClose', async () => {
     await agents.stop();
     tunnels.stop();
+    await telemetry.stop();
   });
 }

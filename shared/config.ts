@@ -41,6 +41,7 @@ export interface Config {
   logLevel: string;
   dbPoolMax: number;
   shutdownTimeoutMs: number;
+  telemetryRetentionDays: number;
   replicaId: string;
   /** How long a manager's claim on a task lasts without a heartbeat (ms). */
   taskLeaseMs: number;
@@ -112,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     dbPoolMax: parseInteger(env, 'COMMANDER_DB_POOL_MAX', 10, 1, 1000),
     shutdownTimeoutMs: parseInteger(env, 'COMMANDER_SHUTDOWN_TIMEOUT', 10, 1, 3600) * 1000,
+    telemetryRetentionDays: parseInteger(env, 'COMMANDER_TELEMETRY_RETENTION_DAYS', 30, 1, 3650),
     replicaId: nonEmpty(env, 'COMMANDER_REPLICA_ID') ?? `${hostname()}-${process.pid}`,
     taskLeaseMs: parseInteger(env, 'COMMANDER_TASK_LEASE_SECONDS', 30, 1, 3600) * 1000,
     agentWaitMs: parseInteger(env, 'COMMANDER_AGENT_WAIT_SECONDS', 600, 1, 86_400) * 1000,

@@ -86,6 +86,19 @@ const clusterSchema = {
       type: ['string', 'null'],
       description: 'the gateway replica holding the live session',
     },
+    infrastructure_status: {
+      type: 'string',
+      enum: CLUSTER_STATUSES,
+      description:
+        "the manager's last verdict on the infrastructure; `status` also counts the resources' sync",
+    },
+    resources_sync_state: {
+      type: 'string',
+      enum: ['configured', 'not_configured', 'no_data'],
+      description: 'no_data: no report from the agent for three of its sync intervals',
+    },
+    resources_sync_message: { type: ['string', 'null'] },
+    resources_reported_at: nullableTimestamp,
     created_at: timestamp,
     updated_at: timestamp,
     archived_at: nullableTimestamp,
@@ -121,17 +134,37 @@ interface ClusterRow {
   last_seen_at: Date | null;
   agent_version: string | null;
   agent_replica: string | null;
+  resources_sync_state: string;
+  resources_sync_message: string | null;
+  resources_reported_at: Date | null;
+  resources_report_interval_ms: number | null;
   created_at: Date;
   updated_at: Date;
   archived_at: Date | null;
 }
 
+/** The agent's report is stale after three of its intervals. */
+function syncState(row: ClusterRow): string {
+  if (!row.resources_reported_at || !row.resources_report_interval_ms) return 'no_data';
+  const age = Date.now() - row.resources_reported_at.getTime();
+  return age > 3 * row.resources_report_interval_ms ? 'no_data' : row.resources_sync_state;
+}
+
 function clusterJson(row: ClusterRow) {
+  const sync = syncState(row);
   return {
     id: row.id,
     name: row.name,
     values: row.values,
-    status: row.status,
+    // In sync means the infrastructure and the desired resources alike.
+    status: row.status === 'in_sync' && sync === 'not_configured' ? 'out_of_sync' : row.status,
+    infrastructure_status: row.status,
+    resources_sync_state: sync,
+    resources_sync_message:
+      sync === 'no_data' && row.resources_reported_at
+        ? 'no report from the agent for three sync intervals'
+        : row.resources_sync_message,
+    resources_reported_at: row.resources_reported_at,
     agent_status: row.agent_status,
     current_revision: row.current_revision,
     ssh: row.ssh_host

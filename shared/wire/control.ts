@@ -90,3 +90,106 @@ export function checkDesired(message: Record<string, unknown>): string | undefin
 export function checkNudge(message: Record<string, unknown>): string | undefined {
   return Number.isSafeInteger((message as Partial<Nudge>).revision) ? undefined : 'bad revision';
 }
+
+export const REPORT_STATES = ['applied', 'failed', 'pruned', 'pending', 'drifted'] as const;
+/** Resources per report part; each message at most 1,000 characters. */
+export const REPORT_PART_RESOURCES = 500;
+
+/** Agent → gateway, through the outbox: status changes (or all statuses, `full`). */
+export interface Report {
+  type: 'report';
+  seq: number;
+  full: boolean;
+  /** The desired revision the agent holds. */
+  revision: number;
+  /** Why the last pass could not sync at all (another owner, the API unreachable), or null. */
+  problem: string | null;
+  interval_ms: number;
+  resources: Array<{
+    key: string;
+    status: (typeof REPORT_STATES)[number];
+    message: string | null;
+    applied_revision: number | null;
+  }>;
+}
+
+/** Gateway → agent: every outbox entry up to `seq` is stored. */
+export interface Ack {
+  type: 'ack';
+  seq: number;
+}
+
+export function checkReport(message: Record<string, unknown>): string | undefined {
+  const m = message as Partial<Report>;
+  if (!Number.isSafeInteger(m.seq) || (m.seq as number) < 1) return 'seq must be a positive integer';
+  if (typeof m.full !== 'boolean' || !Number.isSafeInteger(m.revision)) return 'bad full or revision';
+  if (m.problem !== null && (typeof m.problem !== 'string' || m.problem.length > 2000)) return 'bad problem';
+  if (!Number.isSafeInteger(m.interval_ms) || (m.interval_ms as number) < 1000) return 'bad interval_ms';
+  if (!Array.isArray(m.resources) || m.resources.length > REPORT_PART_RESOURCES) return 'bad resources';
+  for (const resource of m.resources as unknown[]) {
+    if (!isObject(resource)) return 'bad resource';
+    const r = resource as Partial<Report['resources'][number]>;
+    if (typeof r.key !== 'string' || r.key.length > 1000) return 'bad resource key';
+    if (!REPORT_STATES.includes(r.status as never)) return 'bad resource status';
+    if (r.message !== null && (typeof r.message !== 'string' || r.message.length > 1000))
+      return 'bad resource message';
+    if (r.applied_revision !== null && !Number.isSafeInteger(r.applied_revision))
+      return 'bad applied_revision';
+  }
+  return undefined;
+}
+
+export function checkAck(message: Record<string, unknown>): string | undefined {
+  return Number.isSafeInteger((message as Partial<Ack>).seq) ? undefined : 'bad seq';
+}
+
+/** One telemetry sample, as the API shows it too. */
+export interface TelemetrySample {
+  time: string;
+  cpus: number;
+  memory_bytes: number;
+  nodes: number;
+  storage_bytes: number;
+  kubernetes_version: string;
+  platform_version: string;
+  components: Array<{ name: string; ready: boolean }>;
+}
+
+/** Agent → gateway, through the outbox. */
+export interface Telemetry {
+  type: 'telemetry';
+  seq: number;
+  sample: TelemetrySample;
+}
+
+const MAX_COMPONENTS = 1000;
+
+export function checkTelemetry(message: Record<string, unknown>): string | undefined {
+  const m = message as Partial<Telemetry>;
+  if (!Number.isSafeInteger(m.seq) || (m.seq as number) < 1) return 'seq must be a positive integer';
+  if (!isObject(m.sample)) return 'sample must be an object';
+  const s = m.sample as Partial<TelemetrySample>;
+  if (typeof s.time !== 'string' || Number.isNaN(Date.parse(s.time)))
+    return 'sample.time must be a timestamp';
+  for (const field of ['cpus', 'memory_bytes', 'nodes', 'storage_bytes'] as const) {
+    const value = s[field];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      return `sample.${field} must be a number`;
+  }
+  for (const field of ['kubernetes_version', 'platform_version'] as const) {
+    const value = s[field];
+    if (typeof value !== 'string' || value.length > 200) return `sample.${field} must be a short string`;
+  }
+  if (!Array.isArray(s.components) || s.components.length > MAX_COMPONENTS) return 'bad sample.components';
+  for (const component of s.components as unknown[]) {
+    const c = component as Partial<TelemetrySample['components'][number]>;
+    if (
+      !isObject(component) ||
+      typeof c.name !== 'string' ||
+      c.name.length > 300 ||
+      typeof c.ready !== 'boolean'
+    )
+      return 'bad component';
+  }
+  return undefined;
+}

@@ -7,8 +7,11 @@ alter table clusters
     check (resources_sync_state in ('configured', 'not_configured', 'no_data')),
   add column resources_sync_message text,
   add column resources_reported_at timestamptz,
-  -- The newest status report stored: reports replayed after a reconnect are applied once.
-  add column status_seq bigint not null default 0;
+  -- How often the agent reports (its sync interval): no report for three intervals is no_data.
+  add column resources_report_interval_ms integer,
+  -- The newest outbox entry (report or telemetry) stored: replays are applied once. Reset when a
+  -- new agent key is enrolled, since a new agent numbers from 1 again.
+  add column agent_seq bigint not null default 0;
 
 create table cluster_resources (
   cluster_id uuid not null references clusters (id),

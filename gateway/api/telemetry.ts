@@ -1,0 +1,114 @@
+// Telemetry the cluster's agent sent: the newest sample, and the history between two times.
+import type { FastifyInstance } from 'fastify';
+import { CommanderError } from '../../shared/errors.js';
+import type { GatewayDeps } from '../server.js';
+import { idParams, responses } from './schemas.js';
+
+const MAX_HISTORY = 10_000;
+
+const sampleSchema = {
+  type: 'object',
+  required: [
+    'time',
+    'cpus',
+    'memory_bytes',
+    'nodes',
+    'storage_bytes',
+    'kubernetes_version',
+    'platform_version',
+    'components',
+  ],
+  properties: {
+    time: { type: 'string', format: 'date-time' },
+    cpus: { type: 'number' },
+    memory_bytes: { type: 'integer' },
+    nodes: { type: 'integer' },
+    storage_bytes: { type: 'integer', description: 'the capacity of all persistent volumes' },
+    kubernetes_version: { type: 'string' },
+    platform_version: { type: 'string' },
+    components: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'ready'],
+        properties: { name: { type: 'string' }, ready: { type: 'boolean' } },
+      },
+    },
+  },
+} as const;
+
+interface SampleRow {
+  time: Date;
+  cpus: number;
+  memory_bytes: string;
+  nodes: number;
+  storage_bytes: string;
+  kubernetes_version: string;
+  platform_version: string;
+  components: Array<{ name: string; ready: boolean }>;
+}
+
+function sampleJson(row: SampleRow) {
+  return { ...row, memory_bytes: Number(row.memory_bytes), storage_bytes: Number(row.storage_bytes) };
+}
+
+export function telemetryRoutes(api: FastifyInstance, deps: GatewayDeps): void {
+  const { sql } = deps;
+
+  const cluster = async (workspaceId: string, id: string) => {
+    const [row] = await sql<{ telemetry: Record<string, unknown> | null }[]>`
+      select telemetry from clusters where id = ${id} and workspace_id = ${workspaceId}`;
+    if (!row) throw new CommanderError('NOT_FOUND', `cluster ${id} not found`);
+    return row;
+  };
+
+  api.get<{ Params: { id: string } }>(
+    '/clusters/:id/telemetry',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['telemetry'],
+        description: 'The newest sample; 404 until the agent sent one.',
+        params: idParams,
+        response: responses({ 200: sampleSchema }),
+      },
+    },
+    async (request) => {
+      const { telemetry } = await cluster(request.principal.workspaceId, request.params.id);
+      if (!telemetry) throw new CommanderError('NOT_FOUND', 'the agent has sent no telemetry yet');
+      return telemetry;
+    },
+  );
+
+  api.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; limit: number } }>(
+    '/clusters/:id/telemetry/history',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['telemetry'],
+        description: `Samples from \`from\` to \`to\` (inclusive), oldest first; at most \`limit\` (${MAX_HISTORY}), the oldest ones.`,
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_HISTORY, default: MAX_HISTORY },
+          },
+        },
+        response: responses({ 200: { type: 'array', items: sampleSchema } }),
+      },
+    },
+    async (request) => {
+      await cluster(request.principal.workspaceId, request.params.id);
+      const { from, to, limit } = request.query;
+      const rows = await sql<SampleRow[]>`
+        select time, cpus, memory_bytes, nodes, storage_bytes, kubernetes_version, platform_version, components
+        from telemetry_samples where cluster_id = ${request.params.id}
+          and time >= ${from ?? new Date(0).toISOString()} and time <= ${to ?? new Date(8.64e15).toISOString()}
+        order by time limit ${limit}`;
+      return rows.map(sampleJson);
+    },
+  );
+}
