@@ -6,6 +6,7 @@ import {
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   VersionApi,
 } from '@kubernetes/client-node';
@@ -84,8 +85,12 @@ export class Kube {
 
   /** Server-side apply, conflicts forced: our field manager owns what it applies. */
   apply(manifest: KubernetesObject): Promise<KubernetesObject> {
+    // The client serializes built-in kinds through its typed models, which expect model names:
+    // a plain manifest would silently lose fields such as a NetworkPolicy's `from` or a CRD
+    // schema's `x-kubernetes-*`. Loading it as the client's own YAML maps the names first.
+    const typed = loadYaml<KubernetesObject>(JSON.stringify(manifest));
     return call('apply', () =>
-      this.objects.patch(manifest, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+      this.objects.patch(typed, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
     );
   }
 

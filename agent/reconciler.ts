@@ -206,7 +206,13 @@ export class Reconciler {
       const outcome = await this.reconcileOne(entry, reason);
       if (outcome === 'unchanged') continue;
       if (outcome.drifted) record(entry, 'drifted', 'changed or deleted in the cluster; applying again');
-      record(entry, outcome.status, outcome.message);
+      record(
+        entry,
+        outcome.status,
+        outcome.drifted && outcome.status === 'applied'
+          ? `applied again at ${new Date().toISOString()}: it had drifted`
+          : outcome.message,
+      );
       if (entry.manifest.kind === 'CustomResourceDefinition' && outcome.status === 'applied') {
         crdsPending.push(refOf(entry.manifest).metadata.name);
       }

@@ -92,7 +92,8 @@ export async function collectTelemetry(
   }
   return {
     time,
-    cpus: nodes.reduce((sum, node) => sum + capacity(node, 'cpu'), 0),
+    // In millicores, as Kubernetes counts them (no float noise such as 7.800000000000001).
+    cpus: Math.round(nodes.reduce((sum, node) => sum + capacity(node, 'cpu'), 0) * 1000) / 1000,
     memory_bytes: Math.round(nodes.reduce((sum, node) => sum + capacity(node, 'memory'), 0)),
     nodes: nodes.length,
     storage_bytes: Math.round(

@@ -25,7 +25,9 @@ export async function storeOnce(
 
 export async function storeReport(tx: Queryable, clusterId: string, report: Report): Promise<void> {
   if (report.resources.length > 0) {
-    const rows = report.resources.map((r) => ({
+    // A key may appear twice (drifted, then applied again): the last word counts.
+    const latest = new Map(report.resources.map((r) => [r.key, r]));
+    const rows = [...latest.values()].map((r) => ({
       key: r.key,
       status: r.status,
       message: r.message,
@@ -34,12 +36,13 @@ export async function storeReport(tx: Queryable, clusterId: string, report: Repo
     // A resource back in the set since it was pruned is not "pruned": that report is stale.
     await tx`update cluster_resources c set status = r.status, message = r.message,
         applied_revision = coalesce(r.applied_revision::int, c.applied_revision), status_at = now()
-      from json_to_recordset(${tx.json(rows as never)}) as r(key text, status text, message text, applied_revision int)
+      from jsonb_to_recordset(${tx.json(rows as never)}) as r(key text, status text, message text, applied_revision int)
       where c.cluster_id = ${clusterId} and c.key = r.key and not (c.desired and r.status = 'pruned')`;
   }
   const [counts] = await tx<{ failed: number; unsettled: number; unpruned: number }[]>`
     select count(*) filter (where desired and status = 'failed')::int as failed,
-      count(*) filter (where desired and status in ('pending', 'drifted'))::int as unsettled,
+      count(*) filter (where desired and (status in ('pending', 'drifted')
+        or (status = 'applied' and coalesce(applied_revision, 0) < revision)))::int as unsettled,
       count(*) filter (where not desired and status <> 'pruned')::int as unpruned
     from cluster_resources where cluster_id = ${clusterId}`;
   const problems = [

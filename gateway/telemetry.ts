@@ -68,7 +68,7 @@ export class TelemetryWriter {
       storage_bytes: Math.round(sample.storage_bytes),
       kubernetes_version: sample.kubernetes_version,
       platform_version: sample.platform_version,
-      components: JSON.stringify(sample.components),
+      components: sample.components,
     }));
     const newest = new Map<string, TelemetrySample>();
     for (const { clusterId, sample } of batch) {
@@ -78,7 +78,7 @@ export class TelemetryWriter {
     try {
       await this.sql.begin(async (tx) => {
         await tx`insert into telemetry_samples
-          select * from json_to_recordset(${tx.json(rows as never)}) as r(cluster_id uuid, time timestamptz,
+          select * from jsonb_to_recordset(${tx.json(rows as never)}) as r(cluster_id uuid, time timestamptz,
             cpus double precision, memory_bytes bigint, nodes int, storage_bytes bigint,
             kubernetes_version text, platform_version text, components jsonb)
           where exists (select 1 from clusters c where c.id = r.cluster_id)
@@ -88,8 +88,8 @@ export class TelemetryWriter {
           time: sample.time,
           sample: JSON.stringify(sample),
         }));
-        await tx`update clusters c set telemetry = r.sample::jsonb, telemetry_at = r.time
-          from json_to_recordset(${tx.json(latest as never)}) as r(id uuid, time timestamptz, sample text)
+        await tx`update clusters c set telemetry = r.sample, telemetry_at = r.time
+          from jsonb_to_recordset(${tx.json(latest as never)}) as r(id uuid, time timestamptz, sample jsonb)
           where c.id = r.id and (c.telemetry_at is null or c.telemetry_at < r.time)`;
       });
     } catch (error) {

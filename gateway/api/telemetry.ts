@@ -106,7 +106,7 @@ export function telemetryRoutes(api: FastifyInstance, deps: GatewayDeps): void {
       const rows = await sql<SampleRow[]>`
         select time, cpus, memory_bytes, nodes, storage_bytes, kubernetes_version, platform_version, components
         from telemetry_samples where cluster_id = ${request.params.id}
-          and time >= ${from ?? new Date(0).toISOString()} and time <= ${to ?? new Date(8.64e15).toISOString()}
+          and time >= coalesce(${from ?? null}::timestamptz, '-infinity') and time <= coalesce(${to ?? null}::timestamptz, 'infinity')
         order by time limit ${limit}`;
       return rows.map(sampleJson);
     },

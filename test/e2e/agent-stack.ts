@@ -150,6 +150,13 @@ export class AgentStack {
     return (await createToken(this.db.sql, ws.id, `${role}-${++this.counter}`, role)).token;
   }
 
+  /** A directory (0700) in the stack's temp dir. */
+  writeDir(name: string): string {
+    const path = join(this.dir.path, name);
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    return path;
+  }
+
   /** A file (0600) in the stack's temp dir. */
   writeFile(name: string, content: string): string {
     const path = join(this.dir.path, name);

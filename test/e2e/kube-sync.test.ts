@@ -1,0 +1,356 @@
+// The agent makes a Kubernetes cluster match the desired set and keeps it matching, reports each
+// resource's status, and sends telemetry; across agent restarts and gateway outages nothing is
+// lost or doubled. The Kubernetes API is the test double in test/support (the one allowed).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KubeApi, type KubeObject, startKubeApi } from '../support/kube-api.js';
+import { type AgentInstance, AgentStack, eventually } from './agent-stack.js';
+import { api, sleep } from './helpers.js';
+
+const MANAGED_BY = 'app.kubernetes.io/managed-by';
+const CLUSTER_ANNOTATION = 'commander.io/cluster-uuid';
+
+const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
+const crd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.example.com' },
+  spec: {
+    group: 'example.com',
+    scope: 'Namespaced',
+    names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
+  },
+};
+const widget = (i: number) => ({
+  apiVersion: 'example.com/v1',
+  kind: 'Widget',
+  metadata: { name: `widget-${i}`, namespace: 'shop' },
+  spec: { size: i },
+});
+const configMap = (name: string, data: Record<string, string>, annotations?: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'shop', ...(annotations ? { annotations } : {}) },
+  data,
+});
+const seed = configMap('seed', { initial: 'yes' }, { 'commander.io/management-mode': 'create-once' });
+
+/** 50 resources: a Namespace, a CRD, 3 objects of that CRD, 44 ConfigMaps and a create-once one. */
+function baseSet(color = 'blue'): object[] {
+  return [
+    // Deliberately out of order: the agent must apply the Namespace and the CRD first.
+    widget(0),
+    configMap('cm-0', { color }),
+    crd,
+    widget(1),
+    widget(2),
+    namespace,
+    ...Array.from({ length: 43 }, (_, i) => configMap(`cm-${i + 1}`, { color: 'gray' })),
+    seed,
+  ];
+}
+
+describe('sync against a Kubernetes API', () => {
+  let stack: AgentStack;
+  let kube: KubeApi;
+  let kubeconfig: string;
+  let clusterId: string;
+  let agent: AgentInstance;
+
+  const resources = async (id = clusterId) =>
+    (await api(stack.gateway.url, 'GET', `/api/v1/clusters/${id}/resources`, { token: stack.operator }))
+      .body as {
+      revision: number;
+      resources: Array<{
+        revision: number;
+        kind: string;
+        name: string;
+        status: string;
+        message: string | null;
+        desired: boolean;
+        applied_revision: number | null;
+      }>;
+    };
+  const put = async (set: object[], id = clusterId) => {
+    const result = await api(stack.gateway.url, 'PUT', `/api/v1/clusters/${id}/resources`, {
+      token: stack.operator,
+      body: set,
+    });
+    expect(result.status, result.text).toBe(200);
+    return result.body.revision as number;
+  };
+  /** Waits until every desired resource is applied at `revision` and the cluster says configured. */
+  const converged = (revision: number, timeoutMs = 20_000) =>
+    eventually(
+      `all resources applied at revision ${revision}`,
+      async () => {
+        const listed = await resources();
+        const desired = listed.resources.filter((r) => r.desired);
+        const cluster = await stack.cluster(clusterId);
+        console.log(
+          listed.revision,
+          cluster.resources_sync_state,
+          cluster.resources_sync_message,
+          JSON.stringify(listed.resources.slice(0, 3)),
+        );
+        return listed.revision === revision &&
+          desired.every((r) => r.status === 'applied' && (r.applied_revision ?? 0) >= r.revision) &&
+          listed.resources.every((r) => r.desired || r.status === 'pruned') &&
+          cluster.resources_sync_state === 'configured'
+          ? listed
+          : undefined;
+      },
+      timeoutMs,
+      100,
+    );
+  const startAgent = (stateDir?: string) =>
+    stack.startAgent(clusterId, {
+      allow: [],
+      ...(stateDir ? { stateDir, tokenFile: agent.tokenFile } : {}),
+      args: ['--kubeconfig', kubeconfig, '--sync-interval', '1', '--telemetry-interval', '1'],
+    });
+
+  beforeAll(async () => {
+    stack = await AgentStack.start();
+    kube = await startKubeApi();
+    kubeconfig = kube.writeKubeconfig(stack.dir.path);
+    kube.addNode('master-0', { cpu: '4', memory: '16Gi' });
+    kube.addNode('worker-0', { cpu: '3800m', memory: '8Gi' });
+    kube.addPersistentVolume('pv-0', '10Gi');
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'd8-system' } });
+    kube.put({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'deckhouse', namespace: 'd8-system' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'deckhouse' } },
+        template: {
+          metadata: { labels: { app: 'deckhouse' } },
+          spec: { containers: [{ name: 'deckhouse', image: 'registry.example/deckhouse:v1.62.3' }] },
+        },
+      },
+    });
+    clusterId = await stack.createCluster([]);
+    agent = await startAgent();
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await kube?.close();
+  });
+
+  it('applies 50 resources in a valid order, each reported applied', async () => {
+    const revision = await put(baseSet());
+    const listed = await converged(revision);
+    expect(listed.resources).toHaveLength(50);
+
+    const applies = kube.requests.filter(
+      (r) => r.method === 'PATCH' && r.contentType?.startsWith('application/apply-patch'),
+    );
+    const position = (fragment: string) => applies.findIndex((r) => r.path.includes(fragment));
+    expect(position('/namespaces/shop')).toBeGreaterThanOrEqual(0);
+    expect(position('/namespaces/shop')).toBeLessThan(position('/configmaps/cm-0'));
+    expect(position('/customresourcedefinitions/widgets.example.com')).toBeLessThan(
+      position('/widgets/widget-0'),
+    );
+    for (const request of applies) expect(request.fieldManager).toBe('commander-agent');
+
+    const applied = kube.get('example.com/v1', 'Widget', 'shop', 'widget-1') as KubeObject;
+    expect(applied.spec).toEqual({ size: 1 });
+    expect(applied.metadata.labels?.[MANAGED_BY]).toBe('commander');
+    expect(applied.metadata.annotations?.[CLUSTER_ANNOTATION]).toBe(clusterId);
+    // Applied exactly as given: no field lost on the way through the client library.
+    const storedCrd = kube.get(
+      'apiextensions.k8s.io/v1',
+      'CustomResourceDefinition',
+      undefined,
+      'widgets.example.com',
+    );
+    expect((storedCrd?.spec as typeof crd.spec).versions[0]?.schema.openAPIV3Schema).toEqual({
+      type: 'object',
+      'x-kubernetes-preserve-unknown-fields': true,
+    });
+    expect(kube.get('v1', 'ConfigMap', 'kube-system', 'commander-ownership')?.data).toMatchObject({
+      'cluster-uuid': clusterId,
+    });
+  });
+
+  it('re-applies exactly the one changed resource', async () => {
+    kube.resetCounts();
+    const revision = await put(baseSet('red'));
+    await converged(revision);
+    await sleep(1500); // a drift pass too: it reads, and must not write
+    expect(kube.count({ method: 'PATCH' })).toBe(1);
+    expect(kube.count({ method: 'PATCH', pathIncludes: '/configmaps/cm-0' })).toBe(1);
+    expect(kube.get('v1', 'ConfigMap', 'shop', 'cm-0')?.data).toEqual({ color: 'red' });
+  });
+
+  it('prunes what left the set and never touches an object it did not create', async () => {
+    kube.put(configMap('foreign', { owner: 'someone else' }));
+    kube.resetCounts();
+    const revision = await put(
+      baseSet('red').filter((m) => (m as { metadata: { name: string } }).metadata.name !== 'cm-1'),
+    );
+    const listed = await converged(revision);
+    expect(listed.resources.find((r) => r.name === 'cm-1')).toMatchObject({
+      desired: false,
+      status: 'pruned',
+    });
+    expect(kube.get('v1', 'ConfigMap', 'shop', 'cm-1')).toBeUndefined();
+    expect(kube.get('v1', 'ConfigMap', 'shop', 'foreign')?.data).toEqual({ owner: 'someone else' });
+    expect(kube.count({ method: 'DELETE' })).toBe(1);
+    expect(kube.count({ pathIncludes: '/configmaps/foreign', method: 'PATCH' })).toBe(0);
+    expect(kube.count({ pathIncludes: '/configmaps/foreign', method: 'DELETE' })).toBe(0);
+  });
+
+  it('repairs drift: a deleted object comes back, an edited one is restored, a create-once edit stays', async () => {
+    kube.remove('v1', 'ConfigMap', 'shop', 'cm-2');
+    kube.put({ ...configMap('cm-3', { color: 'hacked' }) });
+    kube.put({ ...seed, data: { initial: 'edited by hand' } });
+    await eventually(
+      'cm-2 recreated and cm-3 restored',
+      () =>
+        kube.get('v1', 'ConfigMap', 'shop', 'cm-2') &&
+        (kube.get('v1', 'ConfigMap', 'shop', 'cm-3')?.data as { color?: string } | undefined)?.color ===
+          'gray'
+          ? true
+          : undefined,
+      10_000,
+      100,
+    );
+    await sleep(2500); // two more passes
+    expect(kube.get('v1', 'ConfigMap', 'shop', 'seed')?.data).toEqual({ initial: 'edited by hand' });
+    // A create-once object deleted by hand is created again.
+    kube.remove('v1', 'ConfigMap', 'shop', 'seed');
+    await eventually('seed recreated', () => kube.get('v1', 'ConfigMap', 'shop', 'seed'), 10_000, 100);
+    const listed = await resources();
+    expect(listed.resources.filter((r) => r.desired && r.status !== 'applied')).toEqual([]);
+  });
+
+  it("reports a manifest the API server rejects as failed with the server's message, the rest applied", async () => {
+    const unreject = kube.rejectWhen((object) =>
+      object.metadata.name === 'cm-bad' ? 'data.key: Invalid value: "x": must be nicer' : undefined,
+    );
+    try {
+      const revision = await put([...baseSet('red'), configMap('cm-bad', { key: 'x' })]);
+      const listed = await eventually(
+        'cm-bad failed',
+        async () => {
+          const current = await resources();
+          return current.revision === revision &&
+            current.resources.find((r) => r.name === 'cm-bad')?.status === 'failed'
+            ? current
+            : undefined;
+        },
+        20_000,
+        100,
+      );
+      expect(listed.resources.find((r) => r.name === 'cm-bad')?.message).toContain('must be nicer');
+      const others = listed.resources.filter((r) => r.desired && r.name !== 'cm-bad');
+      expect(others.filter((r) => r.status !== 'applied')).toEqual([]);
+      const cluster = await stack.cluster(clusterId);
+      expect(cluster.resources_sync_state).toBe('not_configured');
+      expect(cluster.resources_sync_message).toContain('1 failed');
+    } finally {
+      unreject();
+    }
+    await converged(await put(baseSet('red')));
+  });
+
+  it('sends telemetry: capacity, versions and components', async () => {
+    const sample = await eventually('a telemetry sample', async () => {
+      const response = await api(stack.gateway.url, 'GET', `/api/v1/clusters/${clusterId}/telemetry`, {
+        token: stack.operator,
+      });
+      return response.status === 200 ? response.body : undefined;
+    });
+    expect(sample, JSON.stringify(sample)).toMatchObject({
+      nodes: 2,
+      cpus: 7.8,
+      memory_bytes: 24 * 2 ** 30,
+      storage_bytes: 10 * 2 ** 30,
+      kubernetes_version: 'v1.31.0',
+      platform_version: 'v1.62.3',
+    });
+    expect(sample.components).toContainEqual({ name: 'd8-system/Deployment/deckhouse', ready: true });
+  });
+
+  it('converges to the newest set after changes made while the agent was stopped', async () => {
+    await agent.command.stop();
+    await put(baseSet('one'));
+    await put(baseSet('two'));
+    const newest = await put([...baseSet('three'), configMap('late', { added: 'offline' })]);
+    agent = await startAgent(agent.stateDir);
+    await converged(newest);
+    expect(kube.get('v1', 'ConfigMap', 'shop', 'cm-0')?.data).toEqual({ color: 'three' });
+    expect(kube.get('v1', 'ConfigMap', 'shop', 'late')).toBeDefined();
+  });
+
+  it('keeps every telemetry sample once, in order, across a gateway outage of five intervals', async () => {
+    const port = stack.gateway.port;
+    const outageStart = Date.now();
+    await stack.gateway.command.stop();
+    await sleep(5500);
+    await stack.startGateway(port);
+    const outageEnd = Date.now();
+    const history = await eventually('samples from after the outage', async () => {
+      const response = await api(
+        stack.gateway.url,
+        'GET',
+        `/api/v1/clusters/${clusterId}/telemetry/history`,
+        {
+          token: stack.operator,
+        },
+      );
+      expect(response.status, response.text).toBe(200);
+      const samples = response.body as Array<{ time: string }>;
+      return samples.some((s) => Date.parse(s.time) > outageEnd + 1000) ? samples : undefined;
+    });
+    const times = history.map((s) => Date.parse(s.time));
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1] as number);
+    const during = times.filter((t) => t > outageStart && t < outageEnd);
+    expect(during.length).toBeGreaterThanOrEqual(4);
+    // No gap longer than a couple of intervals anywhere, the outage included.
+    const around = times.filter((t) => t > outageStart - 3000 && t < outageEnd + 1000);
+    for (let i = 1; i < around.length; i++)
+      expect((around[i] as number) - (around[i - 1] as number)).toBeLessThan(2500);
+  });
+
+  it('refuses to sync a Kubernetes cluster that another Commander owns, and says why', async () => {
+    const other = await startKubeApi();
+    try {
+      other.put({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'commander-ownership', namespace: 'kube-system' },
+        data: {
+          'cluster-uuid': '00000000-0000-4000-8000-000000000000',
+          installation: 'https://other.example',
+        },
+      });
+      const id = await stack.createCluster([]);
+      await stack.startAgent(id, {
+        allow: [],
+        args: ['--kubeconfig', other.writeKubeconfig(stack.writeDir(`other-${id}`)), '--sync-interval', '1'],
+      });
+      await put([namespace, configMap('cm-x', { a: 'b' })], id);
+      const cluster = await eventually('the refusal in the cluster status', async () => {
+        const current = await stack.cluster(id);
+        return current.resources_sync_message?.includes('another Commander') ? current : undefined;
+      });
+      expect(cluster.resources_sync_state).toBe('not_configured');
+      expect(cluster.resources_sync_message).toContain('https://other.example');
+      expect(other.count({ method: 'PATCH' })).toBe(0);
+      expect(other.get('v1', 'Namespace', undefined, 'shop')).toBeUndefined();
+    } finally {
+      await other.close();
+    }
+  });
+});
