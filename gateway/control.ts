@@ -49,6 +49,13 @@ export class ControlMetrics {
   }
 }
 
+/** The messages an agent may send besides heartbeats and its status, each with its check. */
+const CHECKS: Record<string, (message: Record<string, unknown>) => string | undefined> = {
+  pull: checkPull,
+  report: checkReport,
+  telemetry: checkTelemetry,
+};
+
 export class ControlChannel {
   /** Pulls are answered one at a time, in the order they came; so are outbox entries stored. */
   private pulls: Promise<void> = Promise.resolve();
@@ -93,50 +100,34 @@ export class ControlChannel {
   }
 
   private handle(message: Record<string, unknown>): void {
-    const { logger } = this.options;
-    switch (message.type) {
-      case 'heartbeat':
-      case 'status':
-        return;
-      case 'pull': {
-        const problem = checkPull(message);
-        if (problem) {
-          this.violation(`bad pull: ${problem}`);
-          return;
-        }
-        const pull = message as unknown as Pull;
-        this.pulls = this.pulls.then(() =>
-          this.answer(pull).catch((error: unknown) => {
-            logger.error({ err: error, cluster_id: this.clusterId }, 'could not answer a pull');
-          }),
-        );
-        return;
-      }
-      case 'report': {
-        const problem = checkReport(message);
-        if (problem) {
-          this.violation(`bad report: ${problem}`);
-          return;
-        }
-        const report = message as unknown as Report;
-        this.storeEntry(report.seq, (tx) => storeReport(tx, this.clusterId, report));
-        return;
-      }
-      case 'telemetry': {
-        const problem = checkTelemetry(message);
-        if (problem) {
-          this.violation(`bad telemetry: ${problem}`);
-          return;
-        }
-        const { seq, sample } = message as unknown as Telemetry;
-        this.options.telemetry.add(this.clusterId, sample, (ok) => {
-          // Unstored samples stay in the agent's outbox and come again after a reconnect.
-          if (ok) this.send({ type: 'ack', seq }).catch(() => {});
-        });
-        return;
-      }
-      default:
-        logger.debug({ cluster_id: this.clusterId, type: message.type }, 'control message ignored');
+    const type = String(message.type);
+    if (type === 'heartbeat' || type === 'status') return;
+    const check = CHECKS[type];
+    if (!check) {
+      this.options.logger.debug({ cluster_id: this.clusterId, type }, 'control message ignored');
+      return;
+    }
+    const problem = check(message);
+    if (problem) {
+      this.violation(`bad ${type}: ${problem}`);
+      return;
+    }
+    if (type === 'pull') {
+      const pull = message as unknown as Pull;
+      this.pulls = this.pulls.then(() =>
+        this.answer(pull).catch((error: unknown) => {
+          this.options.logger.error({ err: error, cluster_id: this.clusterId }, 'could not answer a pull');
+        }),
+      );
+    } else if (type === 'report') {
+      const report = message as unknown as Report;
+      this.storeEntry(report.seq, (tx) => storeReport(tx, this.clusterId, report));
+    } else {
+      const { seq, sample } = message as unknown as Telemetry;
+      this.options.telemetry.add(this.clusterId, sample, (ok) => {
+        // Unstored samples stay in the agent's outbox and come again after a reconnect.
+        if (ok) this.send({ type: 'ack', seq }).catch(() => {});
+      });
     }
   }
 

@@ -173,7 +173,7 @@ describe('sync against a Kubernetes API', () => {
       undefined,
       'widgets.example.com',
     );
-    expect((storedCrd?.spec as typeof crd.spec).versions[0]?.schema.openAPIV3Schema).toEqual({
+    expect((storedCrd?.spec as typeof crd.spec | undefined)?.versions[0]?.schema.openAPIV3Schema).toEqual({
       type: 'object',
       'x-kubernetes-preserve-unknown-fields': true,
     });
