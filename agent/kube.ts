@@ -3,6 +3,7 @@
 import {
   ApiException,
   ApiextensionsV1Api,
+  dumpYaml,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
@@ -10,6 +11,7 @@ import {
   PatchStrategy,
   VersionApi,
 } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { bounded } from '../shared/lifecycle.js';
 
 export const FIELD_MANAGER = 'commander-agent';
@@ -94,10 +96,15 @@ export class Kube {
     );
   }
 
-  /** The live object, or undefined when it does not exist. */
+  /** The live object as the API server sent it (JSON field names), or undefined when missing. */
   async read(ref: ObjectRef): Promise<KubernetesObject | undefined> {
     try {
-      return await call('read', () => this.objects.read(ref as Parameters<KubernetesObjectApi['read']>[0]));
+      const typed = await call('read', () =>
+        this.objects.read(ref as Parameters<KubernetesObjectApi['read']>[0]),
+      );
+      // The client hands back its typed model (x_kubernetes_… instead of x-kubernetes-…, Dates):
+      // serialized back, it compares field by field with a manifest.
+      return parse(dumpYaml(typed)) as KubernetesObject;
     } catch (error) {
       if (error instanceof KubeError && error.status === 404) return undefined;
       throw error;

@@ -94,12 +94,6 @@ describe('sync against a Kubernetes API', () => {
         const listed = await resources();
         const desired = listed.resources.filter((r) => r.desired);
         const cluster = await stack.cluster(clusterId);
-        console.log(
-          listed.revision,
-          cluster.resources_sync_state,
-          cluster.resources_sync_message,
-          JSON.stringify(listed.resources.slice(0, 3)),
-        );
         return listed.revision === revision &&
           desired.every((r) => r.status === 'applied' && (r.applied_revision ?? 0) >= r.revision) &&
           listed.resources.every((r) => r.desired || r.status === 'pruned') &&
