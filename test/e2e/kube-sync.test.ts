@@ -1,21 +1,29 @@
 // The agent makes a Kubernetes cluster match the desired set and keeps it matching, reports each
 // resource's status, and sends telemetry; across agent restarts and gateway outages nothing is
-// lost or doubled. The Kubernetes API is the test double in test/support (the one allowed).
+// lost or doubled. The Kubernetes API is the double in test/support, or the real cluster that
+// KUBECONFIG names (behind a counting proxy; the test works in its own namespace and removes what
+// it made).
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeApi, type KubeObject, startKubeApi } from '../support/kube-api.js';
+import type { KubeObject } from '../support/kube-api.js';
+import { type KubeTarget, startKubeTarget } from '../support/kube-target.js';
 import { type AgentInstance, AgentStack, eventually } from './agent-stack.js';
 import { api, sleep } from './helpers.js';
 
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
 const CLUSTER_ANNOTATION = 'commander.io/cluster-uuid';
 
-const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } };
+// On a real cluster, a namespace of our own; CRD names are cluster-wide, so they get the suffix too.
+const suffix = process.env.KUBECONFIG ? `-${randomBytes(3).toString('hex')}` : '';
+const NS = `shop${suffix}`;
+const GROUP = `example${suffix}.com`;
+const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } };
 const crd = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: 'widgets.example.com' },
+  metadata: { name: `widgets.${GROUP}` },
   spec: {
-    group: 'example.com',
+    group: GROUP,
     scope: 'Namespaced',
     names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
     versions: [
@@ -29,15 +37,15 @@ const crd = {
   },
 };
 const widget = (i: number) => ({
-  apiVersion: 'example.com/v1',
+  apiVersion: `${GROUP}/v1`,
   kind: 'Widget',
-  metadata: { name: `widget-${i}`, namespace: 'shop' },
+  metadata: { name: `widget-${i}`, namespace: NS },
   spec: { size: i },
 });
 const configMap = (name: string, data: Record<string, string>, annotations?: Record<string, string>) => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
-  metadata: { name, namespace: 'shop', ...(annotations ? { annotations } : {}) },
+  metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) },
   data,
 });
 const seed = configMap('seed', { initial: 'yes' }, { 'commander.io/management-mode': 'create-once' });
@@ -59,8 +67,7 @@ function baseSet(color = 'blue'): object[] {
 
 describe('sync against a Kubernetes API', () => {
   let stack: AgentStack;
-  let kube: KubeApi;
-  let kubeconfig: string;
+  let kube: KubeTarget;
   let clusterId: string;
   let agent: AgentInstance;
 
@@ -108,34 +115,56 @@ describe('sync against a Kubernetes API', () => {
     stack.startAgent(clusterId, {
       allow: [],
       ...(stateDir ? { stateDir, tokenFile: agent.tokenFile } : {}),
-      args: ['--kubeconfig', kubeconfig, '--sync-interval', '1', '--telemetry-interval', '1'],
+      args: ['--kubeconfig', kube.kubeconfig, '--sync-interval', '1', '--telemetry-interval', '1'],
     });
 
   beforeAll(async () => {
     stack = await AgentStack.start();
-    kube = await startKubeApi();
-    kubeconfig = kube.writeKubeconfig(stack.dir.path);
-    kube.addNode('master-0', { cpu: '4', memory: '16Gi' });
-    kube.addNode('worker-0', { cpu: '3800m', memory: '8Gi' });
-    kube.addPersistentVolume('pv-0', '10Gi');
-    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'd8-system' } });
-    kube.put({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'deckhouse', namespace: 'd8-system' },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: 'deckhouse' } },
-        template: {
-          metadata: { labels: { app: 'deckhouse' } },
-          spec: { containers: [{ name: 'deckhouse', image: 'registry.example/deckhouse:v1.62.3' }] },
+    kube = await startKubeTarget(stack.dir.path);
+    // What only the double can fake; a real cluster has its own nodes and volumes.
+    const double = kube.double;
+    if (double) {
+      double.addNode('master-0', { cpu: '4', memory: '16Gi' });
+      double.addNode('worker-0', { cpu: '3800m', memory: '8Gi' });
+      double.addPersistentVolume('pv-0', '10Gi');
+      double.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'd8-system' } });
+      double.put({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'deckhouse', namespace: 'd8-system' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'deckhouse' } },
+          template: {
+            metadata: { labels: { app: 'deckhouse' } },
+            spec: { containers: [{ name: 'deckhouse', image: 'registry.example/deckhouse:v1.62.3' }] },
+          },
         },
-      },
-    });
+      });
+      // The real API server's validation of ConfigMap keys, word for word.
+      double.rejectWhen((object) => {
+        const bad = Object.keys((object.data as Record<string, string> | undefined) ?? {}).find(
+          (key) => object.kind === 'ConfigMap' && !/^[-._a-zA-Z0-9]+$/.test(key),
+        );
+        return bad === undefined
+          ? undefined
+          : `ConfigMap "${object.metadata.name}" is invalid: data[${bad}]: Invalid value: "${bad}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`;
+      });
+    }
     clusterId = await stack.createCluster([]);
     agent = await startAgent();
   });
   afterAll(async () => {
+    // An empty set: the agent prunes everything it made (on a real cluster, that is the clean-up).
+    if (kube?.real) {
+      await put([]).catch(() => {});
+      await eventually(
+        'everything pruned',
+        async () => ((await kube.get('v1', 'Namespace', undefined, NS)) ? undefined : true),
+        60_000,
+      ).catch(() => {});
+      await kube.remove('v1', 'ConfigMap', 'kube-system', 'commander-ownership');
+    }
     await stack?.close();
     await kube?.close();
   });
@@ -149,29 +178,29 @@ describe('sync against a Kubernetes API', () => {
       (r) => r.method === 'PATCH' && r.contentType?.startsWith('application/apply-patch'),
     );
     const position = (fragment: string) => applies.findIndex((r) => r.path.includes(fragment));
-    expect(position('/namespaces/shop')).toBeGreaterThanOrEqual(0);
-    expect(position('/namespaces/shop')).toBeLessThan(position('/configmaps/cm-0'));
-    expect(position('/customresourcedefinitions/widgets.example.com')).toBeLessThan(
+    expect(position(`/namespaces/${NS}`)).toBeGreaterThanOrEqual(0);
+    expect(position(`/namespaces/${NS}`)).toBeLessThan(position('/configmaps/cm-0'));
+    expect(position(`/customresourcedefinitions/widgets.${GROUP}`)).toBeLessThan(
       position('/widgets/widget-0'),
     );
     for (const request of applies) expect(request.fieldManager).toBe('commander-agent');
 
-    const applied = kube.get('example.com/v1', 'Widget', 'shop', 'widget-1') as KubeObject;
+    const applied = (await kube.get(`${GROUP}/v1`, 'Widget', NS, 'widget-1')) as KubeObject;
     expect(applied.spec).toEqual({ size: 1 });
     expect(applied.metadata.labels?.[MANAGED_BY]).toBe('commander');
     expect(applied.metadata.annotations?.[CLUSTER_ANNOTATION]).toBe(clusterId);
     // Applied exactly as given: no field lost on the way through the client library.
-    const storedCrd = kube.get(
+    const storedCrd = await kube.get(
       'apiextensions.k8s.io/v1',
       'CustomResourceDefinition',
       undefined,
-      'widgets.example.com',
+      `widgets.${GROUP}`,
     );
     expect((storedCrd?.spec as typeof crd.spec | undefined)?.versions[0]?.schema.openAPIV3Schema).toEqual({
       type: 'object',
       'x-kubernetes-preserve-unknown-fields': true,
     });
-    expect(kube.get('v1', 'ConfigMap', 'kube-system', 'commander-ownership')?.data).toMatchObject({
+    expect((await kube.get('v1', 'ConfigMap', 'kube-system', 'commander-ownership'))?.data).toMatchObject({
       'cluster-uuid': clusterId,
     });
   });
@@ -183,11 +212,11 @@ describe('sync against a Kubernetes API', () => {
     await sleep(1500); // a drift pass too: it reads, and must not write
     expect(kube.count({ method: 'PATCH' })).toBe(1);
     expect(kube.count({ method: 'PATCH', pathIncludes: '/configmaps/cm-0' })).toBe(1);
-    expect(kube.get('v1', 'ConfigMap', 'shop', 'cm-0')?.data).toEqual({ color: 'red' });
+    expect((await kube.get('v1', 'ConfigMap', NS, 'cm-0'))?.data).toEqual({ color: 'red' });
   });
 
   it('prunes what left the set and never touches an object it did not create', async () => {
-    kube.put(configMap('foreign', { owner: 'someone else' }));
+    await kube.put(configMap('foreign', { owner: 'someone else' }));
     kube.resetCounts();
     const revision = await put(
       baseSet('red').filter((m) => (m as { metadata: { name: string } }).metadata.name !== 'cm-1'),
@@ -197,22 +226,22 @@ describe('sync against a Kubernetes API', () => {
       desired: false,
       status: 'pruned',
     });
-    expect(kube.get('v1', 'ConfigMap', 'shop', 'cm-1')).toBeUndefined();
-    expect(kube.get('v1', 'ConfigMap', 'shop', 'foreign')?.data).toEqual({ owner: 'someone else' });
+    expect(await kube.get('v1', 'ConfigMap', NS, 'cm-1')).toBeUndefined();
+    expect((await kube.get('v1', 'ConfigMap', NS, 'foreign'))?.data).toEqual({ owner: 'someone else' });
     expect(kube.count({ method: 'DELETE' })).toBe(1);
     expect(kube.count({ pathIncludes: '/configmaps/foreign', method: 'PATCH' })).toBe(0);
     expect(kube.count({ pathIncludes: '/configmaps/foreign', method: 'DELETE' })).toBe(0);
   });
 
   it('repairs drift: a deleted object comes back, an edited one is restored, a create-once edit stays', async () => {
-    kube.remove('v1', 'ConfigMap', 'shop', 'cm-2');
-    kube.put({ ...configMap('cm-3', { color: 'hacked' }) });
-    kube.put({ ...seed, data: { initial: 'edited by hand' } });
+    await kube.remove('v1', 'ConfigMap', NS, 'cm-2');
+    await kube.put(configMap('cm-3', { color: 'hacked' }));
+    await kube.put({ ...seed, data: { initial: 'edited by hand' } });
     await eventually(
       'cm-2 recreated and cm-3 restored',
-      () =>
-        kube.get('v1', 'ConfigMap', 'shop', 'cm-2') &&
-        (kube.get('v1', 'ConfigMap', 'shop', 'cm-3')?.data as { color?: string } | undefined)?.color ===
+      async () =>
+        (await kube.get('v1', 'ConfigMap', NS, 'cm-2')) &&
+        ((await kube.get('v1', 'ConfigMap', NS, 'cm-3'))?.data as { color?: string } | undefined)?.color ===
           'gray'
           ? true
           : undefined,
@@ -220,20 +249,18 @@ describe('sync against a Kubernetes API', () => {
       100,
     );
     await sleep(2500); // two more passes
-    expect(kube.get('v1', 'ConfigMap', 'shop', 'seed')?.data).toEqual({ initial: 'edited by hand' });
+    expect((await kube.get('v1', 'ConfigMap', NS, 'seed'))?.data).toEqual({ initial: 'edited by hand' });
     // A create-once object deleted by hand is created again.
-    kube.remove('v1', 'ConfigMap', 'shop', 'seed');
-    await eventually('seed recreated', () => kube.get('v1', 'ConfigMap', 'shop', 'seed'), 10_000, 100);
+    await kube.remove('v1', 'ConfigMap', NS, 'seed');
+    await eventually('seed recreated', () => kube.get('v1', 'ConfigMap', NS, 'seed'), 10_000, 100);
     const listed = await resources();
     expect(listed.resources.filter((r) => r.desired && r.status !== 'applied')).toEqual([]);
   });
 
   it("reports a manifest the API server rejects as failed with the server's message, the rest applied", async () => {
-    const unreject = kube.rejectWhen((object) =>
-      object.metadata.name === 'cm-bad' ? 'data.key: Invalid value: "x": must be nicer' : undefined,
-    );
-    try {
-      const revision = await put([...baseSet('red'), configMap('cm-bad', { key: 'x' })]);
+    {
+      // Valid for the gateway, invalid for the API server: a ConfigMap key with a space.
+      const revision = await put([...baseSet('red'), configMap('cm-bad', { 'bad key': 'x' })]);
       const listed = await eventually(
         'cm-bad failed',
         async () => {
@@ -246,14 +273,14 @@ describe('sync against a Kubernetes API', () => {
         20_000,
         100,
       );
-      expect(listed.resources.find((r) => r.name === 'cm-bad')?.message).toContain('must be nicer');
+      expect(listed.resources.find((r) => r.name === 'cm-bad')?.message).toContain(
+        'a valid config key must consist',
+      );
       const others = listed.resources.filter((r) => r.desired && r.name !== 'cm-bad');
       expect(others.filter((r) => r.status !== 'applied')).toEqual([]);
       const cluster = await stack.cluster(clusterId);
       expect(cluster.resources_sync_state).toBe('not_configured');
       expect(cluster.resources_sync_message).toContain('1 failed');
-    } finally {
-      unreject();
     }
     await converged(await put(baseSet('red')));
   });
@@ -265,15 +292,21 @@ describe('sync against a Kubernetes API', () => {
       });
       return response.status === 200 ? response.body : undefined;
     });
-    expect(sample, JSON.stringify(sample)).toMatchObject({
-      nodes: 2,
-      cpus: 7.8,
-      memory_bytes: 24 * 2 ** 30,
-      storage_bytes: 10 * 2 ** 30,
-      kubernetes_version: 'v1.31.0',
-      platform_version: 'v1.62.3',
-    });
-    expect(sample.components).toContainEqual({ name: 'd8-system/Deployment/deckhouse', ready: true });
+    // What the cluster itself says, read as another client would.
+    const nodes = await kube.list('v1', 'Node');
+    expect(sample.nodes).toBe(nodes.length);
+    expect(sample.kubernetes_version).toBe(await kube.version());
+    if (kube.double) {
+      expect(sample, JSON.stringify(sample)).toMatchObject({
+        nodes: 2,
+        cpus: 7.8,
+        memory_bytes: 24 * 2 ** 30,
+        storage_bytes: 10 * 2 ** 30,
+        kubernetes_version: 'v1.31.0',
+        platform_version: 'v1.62.3',
+      });
+      expect(sample.components).toContainEqual({ name: 'd8-system/Deployment/deckhouse', ready: true });
+    }
   });
 
   it('converges to the newest set after changes made while the agent was stopped', async () => {
@@ -283,8 +316,8 @@ describe('sync against a Kubernetes API', () => {
     const newest = await put([...baseSet('three'), configMap('late', { added: 'offline' })]);
     agent = await startAgent(agent.stateDir);
     await converged(newest);
-    expect(kube.get('v1', 'ConfigMap', 'shop', 'cm-0')?.data).toEqual({ color: 'three' });
-    expect(kube.get('v1', 'ConfigMap', 'shop', 'late')).toBeDefined();
+    expect((await kube.get('v1', 'ConfigMap', NS, 'cm-0'))?.data).toEqual({ color: 'three' });
+    expect(await kube.get('v1', 'ConfigMap', NS, 'late')).toBeDefined();
   });
 
   it('keeps every telemetry sample once, in order, across a gateway outage of five intervals', async () => {
@@ -318,33 +351,32 @@ describe('sync against a Kubernetes API', () => {
   });
 
   it('refuses to sync a Kubernetes cluster that another Commander owns, and says why', async () => {
-    const other = await startKubeApi();
-    try {
-      other.put({
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'commander-ownership', namespace: 'kube-system' },
-        data: {
-          'cluster-uuid': '00000000-0000-4000-8000-000000000000',
-          installation: 'https://other.example',
-        },
-      });
-      const id = await stack.createCluster([]);
-      await stack.startAgent(id, {
-        allow: [],
-        args: ['--kubeconfig', other.writeKubeconfig(stack.writeDir(`other-${id}`)), '--sync-interval', '1'],
-      });
-      await put([namespace, configMap('cm-x', { a: 'b' })], id);
-      const cluster = await eventually('the refusal in the cluster status', async () => {
-        const current = await stack.cluster(id);
-        return current.resources_sync_message?.includes('another Commander') ? current : undefined;
-      });
-      expect(cluster.resources_sync_state).toBe('not_configured');
-      expect(cluster.resources_sync_message).toContain('https://other.example');
-      expect(other.count({ method: 'PATCH' })).toBe(0);
-      expect(other.get('v1', 'Namespace', undefined, 'shop')).toBeUndefined();
-    } finally {
-      await other.close();
-    }
+    const ownership = (await kube.get('v1', 'ConfigMap', 'kube-system', 'commander-ownership')) as KubeObject;
+    await kube.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'commander-ownership', namespace: 'kube-system' },
+      data: { 'cluster-uuid': '00000000-0000-4000-8000-000000000000', installation: 'https://other.example' },
+    });
+    kube.resetCounts();
+    await put([
+      ...baseSet('three'),
+      configMap('late', { added: 'offline' }),
+      configMap('refused', { a: 'b' }),
+    ]);
+    const cluster = await eventually('the refusal in the cluster status', async () => {
+      const current = await stack.cluster(clusterId);
+      return current.resources_sync_message?.includes('another Commander') ? current : undefined;
+    });
+    expect(cluster.resources_sync_state).toBe('not_configured');
+    expect(cluster.resources_sync_message).toContain('https://other.example');
+    expect(kube.count({ method: 'PATCH' })).toBe(0);
+    expect(await kube.get('v1', 'ConfigMap', NS, 'refused')).toBeUndefined();
+
+    // Ours again: it syncs again.
+    await kube.put({ ...ownership, metadata: { name: 'commander-ownership', namespace: 'kube-system' } });
+    const revision = (await resources()).revision;
+    await converged(revision);
+    expect(await kube.get('v1', 'ConfigMap', NS, 'refused')).toBeDefined();
   });
 });
