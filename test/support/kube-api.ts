@@ -1796,6 +1796,21 @@ class KubeApiServer implements KubeApi {
       if (size('data') + size('binaryData') > 1024 * 1024) {
         errors.push(tooLong(t.kind === 'Secret' ? 'data' : '', 1024 * 1024));
       }
+      // Keys must be config keys, as the real server checks them.
+      for (const field of ['data', 'binaryData']) {
+        for (const key of Object.keys(isMap(object[field]) ? (object[field] as JsonMap) : {})) {
+          if (!/^[-._a-zA-Z0-9]+$/.test(key)) {
+            errors.push(
+              invalidValue(
+                `${field}[${key}]`,
+                key,
+                "a valid config key must consist of alphanumeric characters, '-', '_' or '.' " +
+                  "(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+              ),
+            );
+          }
+        }
+      }
     }
     if (t.group === 'apps') errors.push(...selectorErrors(t.kind, object, old));
     if (t.group === CRD_GROUP && t.kind === 'CustomResourceDefinition') errors.push(...crdErrors(object));

@@ -4,7 +4,7 @@
 // (a person with kubectl) would.
 
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import {
@@ -93,7 +93,7 @@ async function realCluster(dir: string): Promise<KubeTarget> {
   const tls: RequestOptions = {};
   await config.applyToHTTPSOptions(tls);
   const requests: RecordedRequest[] = [];
-  // Plain HTTP in, the real cluster's TLS and credentials out.
+  // Plain HTTP in; out with the real cluster's TLS (unless it serves plain HTTP) and credentials.
   const proxy: Server = createServer((incoming: IncomingMessage, outgoing) => {
     const url = new URL(incoming.url ?? '/', 'http://proxy');
     const recorded: RecordedRequest = {
@@ -106,7 +106,8 @@ async function realCluster(dir: string): Promise<KubeTarget> {
     };
     requests.push(recorded);
     const { authorization: _dropped, host: _host, ...headers } = incoming.headers;
-    const upstream = httpsRequest(
+    const send = server.startsWith('https:') ? httpsRequest : httpRequest;
+    const upstream = send(
       new URL(`${url.pathname}${url.search}`, server),
       { ...tls, method: incoming.method, headers: { ...headers, ...(tls.headers as object) } },
       (answer) => {
