@@ -227,6 +227,28 @@ describe('desired resources', () => {
     expect(result.body.added).toBe(40);
   });
 
+  it("combines the agent's sync state with the cluster's status, and says no_data for a silent agent", async () => {
+    const show = async () =>
+      (await gw.request('GET', `/api/v1/clusters/${clusterId}`, { token: viewer })).body;
+    expect((await show()).resources_sync_state).toBe('no_data');
+    await gw.db.sql`update clusters set status = 'in_sync', resources_sync_state = 'not_configured',
+      resources_sync_message = '1 failed', resources_reported_at = now(), resources_report_interval_ms = 60000
+      where id = ${clusterId}`;
+    expect(await show()).toMatchObject({
+      status: 'out_of_sync',
+      infrastructure_status: 'in_sync',
+      resources_sync_state: 'not_configured',
+      resources_sync_message: '1 failed',
+    });
+    await gw.db.sql`update clusters set resources_sync_state = 'configured', resources_sync_message = null
+      where id = ${clusterId}`;
+    expect(await show()).toMatchObject({ status: 'in_sync', resources_sync_state: 'configured' });
+    // Three intervals without a report.
+    await gw.db
+      .sql`update clusters set resources_reported_at = now() - interval '181 seconds' where id = ${clusterId}`;
+    expect(await show()).toMatchObject({ status: 'in_sync', resources_sync_state: 'no_data' });
+  });
+
   it('needs the operator role to change, and hides other workspaces', async () => {
     const denied = await gw.request('PUT', `/api/v1/clusters/${clusterId}/resources`, {
       token: viewer,
