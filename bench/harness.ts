@@ -279,12 +279,12 @@ export async function waitConnected(gateway: Gateway, clusterId: string, timeout
 
 /**
  * A cluster with an agent connected: the real `commander agent` by default, or another script
- * that takes the same flags (bench/probe-agent.ts).
+ * that takes the same flags (bench/probe-agent.ts); `args` are added to its flags.
  */
 export async function startAgent(
   resources: Resources,
   gateway: Gateway,
-  options: { script?: string; name?: string; stdin?: boolean } = {},
+  options: { script?: string; name?: string; stdin?: boolean; args?: string[] } = {},
 ): Promise<{ clusterId: string; child: Child }> {
   const clusterId = await createCluster(gateway, `bench-${randomBytes(4).toString('hex')}`);
   const dir = resources.tempDir('commander-bench-agent-');
@@ -305,6 +305,7 @@ export async function startAgent(
         join(dir, 'state'),
         '--allow',
         '127.0.0.1:*',
+        ...(options.args ?? []),
       ],
       {},
       { flags: nodeFlags(), stdin: options.stdin },

@@ -9,6 +9,9 @@ const benches: Record<string, (databaseUrl: string) => Promise<void>> = {
   'tunnel-hol': async (url) => (await import('./tunnel-hol.js')).run(url),
   'agents-idle': async (url) => (await import('./agents-idle.js')).run(url),
   'tasks-throughput': async (url) => (await import('./tasks-throughput.js')).run(url),
+  'sync-latency': async (url) => (await import('./sync-latency.js')).run(url),
+  'sync-fanout': async (url) => (await import('./sync-fanout.js')).run(url),
+  'telemetry-ingest': async (url) => (await import('./telemetry-ingest.js')).run(url),
 };
 
 async function main(names: string[]): Promise<void> {

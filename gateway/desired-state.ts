@@ -53,17 +53,24 @@ export async function storeDesiredSet(
   const revision = cluster.current_revision + 1;
   const before = new Map(
     (
-      await tx<{ key: string; hash: string; desired: boolean }[]>`
-        select key, hash, desired from cluster_resources where cluster_id = ${cluster.id}`
+      await tx<{ key: string; hash: string; desired: boolean; position: number }[]>`
+        select key, hash, desired, position from cluster_resources where cluster_id = ${cluster.id}`
     ).map((row) => [row.key, row]),
   );
   let added = 0;
   let updated = 0;
-  for (let start = 0; start < resources.length; start += INSERT_BATCH) {
-    const rows = resources.slice(start, start + INSERT_BATCH).map((resource, offset) => {
+  // Only what changed is written: a one-resource change in a large set costs one row.
+  const changed = resources
+    .map((resource, position) => ({ resource, position }))
+    .filter(({ resource, position }) => {
       const previous = before.get(resource.key);
       if (!previous?.desired) added += 1;
       else if (previous.hash !== resource.hash) updated += 1;
+      else return previous.position !== position;
+      return true;
+    });
+  for (let start = 0; start < changed.length; start += INSERT_BATCH) {
+    const rows = changed.slice(start, start + INSERT_BATCH).map(({ resource, position }) => {
       return {
         cluster_id: cluster.id,
         key: resource.key,
@@ -74,7 +81,7 @@ export async function storeDesiredSet(
         hash: resource.hash,
         mode: resource.mode,
         manifest: storedManifest(encryptor, resource),
-        position: start + offset,
+        position,
         desired: true,
         revision,
         status: 'pending',
