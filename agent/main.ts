@@ -48,7 +48,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   const desired = new DesiredStore(config.stateDir);
   const outbox = new Outbox(config.stateDir, logger);
   const syncer = new Syncer(desired, outbox, config.syncIntervalMs, logger);
-  const reconciler = startReconciler(config, desired, syncer, logger);
+  const reconciler = startClusterWork(config, desired, syncer, logger);
   const connection = new AgentConnection(config, identity, version, logger, {
     onConnected: (control) => syncer.attach(control),
     onStream: (stream) => {
@@ -74,7 +74,8 @@ function kubeconfigFound(config: AgentConfig): boolean {
   );
 }
 
-function startReconciler(config: AgentConfig, desired: DesiredStore, syncer: Syncer, logger: Logger) {
+/** Applies desired resources, reports their status and sends telemetry, when there is a Kubernetes API. */
+function startClusterWork(config: AgentConfig, desired: DesiredStore, syncer: Syncer, logger: Logger) {
   if (!kubeconfigFound(config)) {
     logger.info('no Kubernetes API configured: desired resources are kept but not applied');
     return undefined;
