@@ -27,11 +27,11 @@ export class TelemetryWriter {
     private readonly retentionDays: number,
   ) {}
 
-  /** Prunes old samples now and every hour (every replica does; deleting twice is harmless). */
-  start(): void {
-    void this.prune();
+  /** Prunes old samples now (resolved when done) and every hour; every replica does, harmlessly. */
+  start(): Promise<void> {
     this.retention = setInterval(() => void this.prune(), RETENTION_CHECK_MS);
     this.retention.unref();
+    return this.prune();
   }
 
   async stop(): Promise<void> {

@@ -28,7 +28,7 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
     clientTracking: false,
   });
   const telemetry = new TelemetryWriter(deps.sql, deps.logger, deps.telemetryRetentionDays ?? 30);
-  telemetry.start();
+  void telemetry.start();
   const agents = new AgentEndpoint({
     telemetry,
     sql: deps.sql,

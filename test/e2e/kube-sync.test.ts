@@ -315,7 +315,15 @@ describe('sync against a Kubernetes API', () => {
     const port = stack.gateway.port;
     const outageStart = Date.now();
     await stack.gateway.command.stop();
-    await sleep(5500);
+    // Meanwhile the agent keeps enforcing the set it holds.
+    await kube.remove('v1', 'ConfigMap', NS, 'cm-4');
+    await eventually(
+      'cm-4 repaired while the gateway is down',
+      () => kube.get('v1', 'ConfigMap', NS, 'cm-4'),
+      5000,
+      100,
+    );
+    await sleep(Math.max(0, outageStart + 5500 - Date.now()));
     await stack.startGateway(port);
     const outageEnd = Date.now();
     const history = await eventually('samples from after the outage', async () => {

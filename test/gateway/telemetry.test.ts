@@ -1,5 +1,7 @@
 // The telemetry API: the newest sample, history between two times, oldest first, and retention.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TelemetryWriter } from '../../gateway/telemetry.js';
+import { createLogger } from '../../shared/logger.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 describe('telemetry API', () => {
@@ -61,6 +63,30 @@ describe('telemetry API', () => {
       token: viewer,
     });
     expect(bad.status).toBe(400);
+  });
+
+  it('deletes samples older than the retention period', async () => {
+    const now = Date.now();
+    const at = (daysAgo: number) => new Date(now - daysAgo * 86_400_000).toISOString();
+    for (const time of [at(31), at(29)]) {
+      await gw.db.sql`insert into telemetry_samples ${gw.db.sql({
+        cluster_id: clusterId,
+        time,
+        cpus: 1,
+        memory_bytes: 1,
+        nodes: 1,
+        storage_bytes: 0,
+        kubernetes_version: 'v1.31.0',
+        platform_version: '',
+        components: gw.db.sql.json([]),
+      })}`;
+    }
+    const writer = new TelemetryWriter(gw.db.sql, createLogger('silent', 'test'), 30);
+    await writer.start();
+    await writer.stop();
+    const left = await gw.db.sql<{ time: Date }[]>`select time from telemetry_samples
+      where cluster_id = ${clusterId} and time < now() - interval '20 days' order by time`;
+    expect(left.map((row) => row.time.toISOString())).toEqual([at(29)]);
   });
 
   it('hides other workspaces and needs a token', async () => {
