@@ -117,7 +117,12 @@ class WebSocketByteStream extends Duplex {
         );
       } else {
         if (!this.remoteEnded) this.push(null);
-        this.destroy();
+        // The gateway closes right after the last bytes and the end, and ws handles everything one
+        // socket read brought (the close frame too) even after pause(). So with a slower reader
+        // bytes still wait in our read buffer here: destroying now would drop them, and 'end'
+        // would never come (a piped socket would hang, never ended). Destroy once all was read.
+        if (this.readableEnded) this.destroy();
+        else this.once('end', () => this.destroy());
       }
     });
     ws.on('error', (error) => this.destroy(new TunnelClientError('tunnel_failed', error.message)));
