@@ -111,31 +111,17 @@ export async function run(databaseUrl: string): Promise<void> {
   }
   const one = results.get(1) as Awaited<ReturnType<typeof measure>>;
   for (const [replicas, result] of results) {
-    report({
-      bench: 'tasks-throughput',
-      metric: `tasks_per_second_${replicas}_replicas`,
-      value: result.perSecond,
-      unit: 'tasks/s',
-      ...(replicas > 1 ? { baseline: one.perSecond } : {}),
-    });
-    report({
-      bench: 'tasks-throughput',
-      metric: `waiting_tasks_per_second_${replicas}_replicas`,
-      value: result.waitingPerSecond,
-      unit: 'tasks/s',
-      ...(replicas > 1 ? { baseline: one.waitingPerSecond } : {}),
-    });
-    report({
-      bench: 'tasks-throughput',
-      metric: `claim_latency_p50_${replicas}_replicas`,
-      value: result.p50,
-      unit: 'ms',
-    });
-    report({
-      bench: 'tasks-throughput',
-      metric: `claim_latency_p99_${replicas}_replicas`,
-      value: result.p99,
-      unit: 'ms',
-    });
+    const figure = (metric: string, value: number, unit: string, baseline?: number) =>
+      report({
+        bench: 'tasks-throughput',
+        metric: `${metric}_${replicas}_replicas`,
+        value,
+        unit,
+        ...(replicas > 1 && baseline !== undefined ? { baseline } : {}),
+      });
+    figure('tasks_per_second', result.perSecond, 'tasks/s', one.perSecond);
+    figure('waiting_tasks_per_second', result.waitingPerSecond, 'tasks/s', one.waitingPerSecond);
+    figure('claim_latency_p50', result.p50, 'ms');
+    figure('claim_latency_p99', result.p99, 'ms');
   }
 }

@@ -70,23 +70,21 @@ export async function storeDesiredSet(
       return true;
     });
   for (let start = 0; start < changed.length; start += INSERT_BATCH) {
-    const rows = changed.slice(start, start + INSERT_BATCH).map(({ resource, position }) => {
-      return {
-        cluster_id: cluster.id,
-        key: resource.key,
-        api_version: resource.apiVersion,
-        kind: resource.kind,
-        namespace: resource.namespace,
-        name: resource.name,
-        hash: resource.hash,
-        mode: resource.mode,
-        manifest: storedManifest(encryptor, resource),
-        position,
-        desired: true,
-        revision,
-        status: 'pending',
-      };
-    });
+    const rows = changed.slice(start, start + INSERT_BATCH).map(({ resource, position }) => ({
+      cluster_id: cluster.id,
+      key: resource.key,
+      api_version: resource.apiVersion,
+      kind: resource.kind,
+      namespace: resource.namespace,
+      name: resource.name,
+      hash: resource.hash,
+      mode: resource.mode,
+      manifest: storedManifest(encryptor, resource),
+      position,
+      desired: true,
+      revision,
+      status: 'pending',
+    }));
     // An unchanged resource keeps its status and revision; a changed or returning one is pending.
     await tx`insert into cluster_resources ${tx(rows)}
       on conflict (cluster_id, key) do update set
