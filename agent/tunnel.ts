@@ -79,8 +79,10 @@ export async function serveTunnel(stream: MuxStream, options: TunnelOptions): Pr
     };
     stream.on('error', reset);
     stream.on('close', () => {
-      if (stream.readableEnded && stream.writableFinished) socket.destroy();
-      else reset();
+      if (!(stream.readableEnded && stream.writableFinished)) return reset();
+      // A clean end: what is still queued for the target goes out before the close.
+      if (socket.writableFinished) socket.destroy();
+      else socket.once('finish', () => socket.destroy());
     });
   });
 }

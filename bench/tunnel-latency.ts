@@ -1,8 +1,10 @@
-// Tunnel latency: how long openTunnel() takes to resolve (HTTP upgrade + authorization + a mux
-// stream + the agent's dial + its answer), and 1-byte round trips through an open tunnel to an
-// echo target, each against raw loopback TCP to the same target in the same run.
+// Tunnel latency, each against raw loopback TCP to the same echo target in the same run:
+// - open: a tunnel as `commander tunnel` opens one for each local connection, a stream of its
+//   multiplexed WebSocket (the dial request, the gateway's checks, the agent's dial, the answers);
+// - open_ws: a tunnel with a WebSocket of its own (TCP connect, HTTP upgrade, then the same);
+// - rtt: 1-byte round trips through an open tunnel.
 import type { Duplex } from 'node:stream';
-import { openTunnel } from '../shared/tunnel-client.js';
+import { openTunnel, TunnelClient } from '../shared/tunnel-client.js';
 import { log, Resources, startAgent, startGateway, startTargets } from './harness.js';
 import { percentile, report } from './report.js';
 import { pingPong, tcpConnect } from './traffic.js';
@@ -18,7 +20,10 @@ export async function run(databaseUrl: string): Promise<void> {
     const gateway = await startGateway(resources, databaseUrl);
     const { clusterId } = await startAgent(resources, gateway);
     const target = `127.0.0.1:${targets.echo}`;
-    const open = () => openTunnel({ api: gateway.url, token: gateway.token, clusterId, target });
+    const client = new TunnelClient({ api: gateway.url, token: gateway.token, clusterId });
+    resources.onClose(() => client.close());
+    const open = () => client.open(target);
+    const openWebSocket = () => openTunnel({ api: gateway.url, token: gateway.token, clusterId, target });
 
     // Stream open time, one at a time; each tunnel is closed right after it opened.
     const timeOpens = async (count: number, connect: () => Promise<Duplex>) => {
@@ -32,21 +37,29 @@ export async function run(databaseUrl: string): Promise<void> {
       return times.sort((a, b) => a - b);
     };
     await timeOpens(50, open);
+    await timeOpens(50, openWebSocket);
     await timeOpens(50, () => tcpConnect(targets.echo));
     const tunnelOpens = await timeOpens(OPENS, open);
+    const webSocketOpens = await timeOpens(OPENS, openWebSocket);
     const tcpOpens = await timeOpens(OPENS, () => tcpConnect(targets.echo));
+    const figures = (name: string, times: number[]) =>
+      `${name} p50 ${percentile(times, 50).toFixed(3)} p99 ${percentile(times, 99).toFixed(3)} max ${times.at(-1)?.toFixed(3)} ms`;
     log(
-      `${BENCH}: open tunnel p50 ${percentile(tunnelOpens, 50).toFixed(3)} p99 ${percentile(tunnelOpens, 99).toFixed(3)} max ${tunnelOpens.at(-1)?.toFixed(3)} ms; ` +
-        `tcp p50 ${percentile(tcpOpens, 50).toFixed(3)} p99 ${percentile(tcpOpens, 99).toFixed(3)} ms`,
+      `${BENCH}: ${figures('open tunnel', tunnelOpens)}; ${figures('own websocket', webSocketOpens)}; ${figures('tcp', tcpOpens)}`,
     );
-    for (const p of [50, 99]) {
-      report({
-        bench: BENCH,
-        metric: `open_p${p}`,
-        value: percentile(tunnelOpens, p),
-        unit: 'ms',
-        baseline: percentile(tcpOpens, p),
-      });
+    for (const [metric, times] of [
+      ['open', tunnelOpens],
+      ['open_ws', webSocketOpens],
+    ] as const) {
+      for (const p of [50, 99]) {
+        report({
+          bench: BENCH,
+          metric: `${metric}_p${p}`,
+          value: percentile(times, p),
+          unit: 'ms',
+          baseline: percentile(tcpOpens, p),
+        });
+      }
     }
 
     // 1-byte round trips through one open tunnel, then over one TCP connection.

@@ -1,8 +1,9 @@
-// `commander tunnel`: a local port forward; every local connection becomes one tunnel stream.
+// `commander tunnel`: a local port forward; every local connection becomes one tunnel stream,
+// all of them multiplexed over one WebSocket to the gateway.
 import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { ConfigError } from '../shared/config.js';
-import { openTunnel, TunnelClientError } from '../shared/tunnel-client.js';
+import { TunnelClient, TunnelClientError } from '../shared/tunnel-client.js';
 
 type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -33,13 +34,14 @@ export async function runTunnel(flags: Flags): Promise<void> {
   const ca = caFile ? readFileSync(caFile) : undefined;
   const insecureSkipTlsVerify = flags['insecure-skip-tls-verify'] === true;
 
+  const tunnels = new TunnelClient({ api, token, clusterId, ca, insecureSkipTlsVerify });
   const sockets = new Set<Socket>();
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     socket.setNoDelay(true);
-    openTunnel({ api, token, clusterId, target, ca, insecureSkipTlsVerify }).then(
+    tunnels.open(target).then(
       (tunnel) => {
         if (socket.destroyed) return tunnel.destroy();
         socket.pipe(tunnel);
@@ -71,6 +73,7 @@ export async function runTunnel(flags: Flags): Promise<void> {
   const stop = () => {
     server.close();
     for (const socket of sockets) socket.destroy();
+    tunnels.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);

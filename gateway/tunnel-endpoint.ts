@@ -1,6 +1,10 @@
-// The tunnel endpoint: GET /api/v1/clusters/:id/tunnel?target=host:port upgrades to a
-// WebSocket whose binary messages are the raw bytes of one TCP connection inside the cluster.
-// An empty binary message ends that direction (a TCP FIN); errors before the upgrade are HTTP.
+// The tunnel endpoints.
+// - GET /api/v1/clusters/:id/tunnel?target=host:port upgrades to a WebSocket whose binary
+//   messages are the raw bytes of one TCP connection inside the cluster. An empty binary message
+//   ends that direction (a TCP FIN); errors before the upgrade are HTTP.
+// - GET /api/v1/clusters/:id/tunnels upgrades to a multiplexed session: every stream the client
+//   opens is one tunnel, with the same dial request and answer the gateway exchanges with the
+//   agent. Opening one costs a stream, not a connection and an HTTP upgrade.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -10,6 +14,9 @@ import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyManagerToken } from '../shared/manager-token.js';
+import type { Session } from '../shared/mux/session.js';
+import type { MuxStream } from '../shared/mux/stream.js';
+import { sessionOverWebSocket } from '../shared/mux/transports.js';
 import { type VerificationKeyLoader, verificationKeyLoader } from '../shared/signing-key.js';
 import {
   type AllowEntry,
@@ -20,9 +27,10 @@ import {
   type Target,
 } from '../shared/targets.js';
 import { roleAllows } from '../shared/tokens.js';
+import { encodeMessage, readFirstMessage } from '../shared/wire/messages.js';
 import { type Authenticator, credentialOf, type Principal } from './auth.js';
 import { type Invalidations, LookupCache } from './cache.js';
-import { type OpenTunnel, type TunnelBroker, TunnelError } from './tunnel-broker.js';
+import { type OpenTunnel, TUNNEL_WINDOW, type TunnelBroker, TunnelError } from './tunnel-broker.js';
 
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
@@ -58,8 +66,28 @@ interface ClusterAccess {
   allowedTargets: AllowEntry[];
 }
 
+/** What one tunnel carried; finish() records it once (metrics, then the audit row). */
+interface Tally {
+  toTarget: number;
+  fromTarget: number;
+  finish(end: string): void;
+}
+
+/** A refusal as a multiplexed client's stream answer: the tunnel codes, lowercase. */
+const ANSWER_CODE: Partial<Record<ErrorCode, string>> = {
+  UNAUTHORIZED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
+  NOT_FOUND: 'not_found',
+  VALIDATION_FAILED: 'dial_failed',
+  TARGET_NOT_ALLOWED: 'target_not_allowed',
+  AGENT_OFFLINE: 'agent_offline',
+  DIAL_FAILED: 'dial_failed',
+  DIAL_TIMEOUT: 'dial_timeout',
+};
+
 export class TunnelEndpoint {
   private readonly open = new Set<WebSocket>();
+  private readonly sessions = new Set<Session>();
   private readonly clusters = new LookupCache<ClusterAccess>();
   private readonly managerKeys: VerificationKeyLoader;
 
@@ -75,6 +103,8 @@ export class TunnelEndpoint {
   stop(): void {
     for (const ws of this.open) ws.close(1001, 'gateway shutting down');
     this.open.clear();
+    for (const session of this.sessions) session.close();
+    this.sessions.clear();
   }
 
   handleUpgrade(
@@ -91,28 +121,84 @@ export class TunnelEndpoint {
         const abandon = () => {
           if (upgraded) return;
           tunnel.stream.destroy();
-          const outcome = {
-            end: 'client_gone',
-            bytes_to_target: 0,
-            bytes_from_target: 0,
-            started: Date.now(),
-          };
-          this.audit(actor, clusterId, target, outcome).catch(() => {});
+          this.tally(actor, clusterId, target).finish('client_gone');
         };
         if (socket.destroyed) return abandon();
         socket.once('close', abandon);
         this.options.wss.handleUpgrade(request, socket, head, (ws) => {
           upgraded = true;
           socket.off('close', abandon);
-          this.relay(ws, tunnel, actor, clusterId, target);
+          this.relay(ws, tunnel, this.tally(actor, clusterId, target));
         });
       },
-      (error: unknown) => {
-        if (error instanceof CommanderError) return refuse(socket, error.status, error.code, error.message);
-        this.options.logger.error({ err: error }, 'tunnel upgrade failed');
-        refuse(socket, 500, 'INTERNAL', 'internal error');
-      },
+      (error: unknown) => this.refuseUpgrade(socket, error),
     );
+  }
+
+  /** A multiplexed client: the caller is checked now, and again (from memory) for every stream. */
+  handleSessionUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, clusterId: string): void {
+    this.authorize(request, clusterId).then(
+      () => {
+        if (socket.destroyed) return;
+        this.options.wss.handleUpgrade(request, socket, head, (ws) => {
+          const session = sessionOverWebSocket(ws, false, { streamWindow: TUNNEL_WINDOW });
+          this.sessions.add(session);
+          session.on('close', () => this.sessions.delete(session));
+          session.on('stream', (stream) => {
+            this.serveStream(stream, request, clusterId).catch((error: unknown) => {
+              this.options.logger.error({ err: error }, 'tunnel stream failed');
+              stream.destroy();
+            });
+          });
+        });
+      },
+      (error: unknown) => this.refuseUpgrade(socket, error),
+    );
+  }
+
+  private refuseUpgrade(socket: Duplex, error: unknown): void {
+    if (error instanceof CommanderError) {
+      refuse(socket, error.status, error.code, error.message);
+    } else {
+      this.options.logger.error({ err: error }, 'tunnel upgrade failed');
+      refuse(socket, 500, 'INTERNAL', 'internal error');
+    }
+  }
+
+  /** One tunnel of a multiplexed client: its dial request, our answer, then bytes both ways. */
+  private async serveStream(stream: MuxStream, request: IncomingMessage, clusterId: string): Promise<void> {
+    stream.on('error', () => {});
+    let dial: Record<string, unknown>;
+    let early: Buffer;
+    try {
+      ({ message: dial, rest: early } = await readFirstMessage(stream, 16 * 1024, 30_000));
+    } catch {
+      stream.destroy();
+      return;
+    }
+    const rawTarget = dial.type === 'dial' && typeof dial.target === 'string' ? dial.target : null;
+    let opened: Awaited<ReturnType<TunnelEndpoint['prepare']>>;
+    try {
+      opened = await this.prepare(request, clusterId, rawTarget);
+    } catch (error) {
+      if (!(error instanceof CommanderError)) throw error;
+      stream.end(
+        encodeMessage({
+          ok: false,
+          code: ANSWER_CODE[error.code] ?? 'tunnel_failed',
+          message: error.message,
+        }),
+      );
+      return;
+    }
+    const { actor, target, tunnel } = opened;
+    if (stream.destroyed) {
+      tunnel.stream.destroy();
+      this.tally(actor, clusterId, target).finish('client_gone');
+      return;
+    }
+    stream.write(encodeMessage({ ok: true }));
+    this.splice(stream, early, tunnel, this.tally(actor, clusterId, target));
   }
 
   /** A manager replica (with its short-lived token) or an API caller. */
@@ -146,7 +232,8 @@ export class TunnelEndpoint {
   }
 
   /** Every check and the dial happen before the upgrade, so refusals are plain HTTP errors. */
-  private async prepare(request: IncomingMessage, clusterId: string, rawTarget: string | null) {
+  /** The caller may open tunnels to this cluster; refusals are CommanderErrors. */
+  private async authorize(request: IncomingMessage, clusterId: string) {
     // Opening a tunnel is on people's critical path (an ssh login, a kubectl call): the caller
     // and the cluster usually come from memory, and otherwise are looked up at once.
     const [principal, cluster] = await Promise.all([this.caller(request), this.clusterAccess(clusterId)]);
@@ -160,8 +247,14 @@ export class TunnelEndpoint {
     if (!cluster || (cluster.workspaceId !== principal.workspaceId && !principal.allWorkspaces)) {
       throw new CommanderError('NOT_FOUND', `cluster ${clusterId} not found`);
     }
+    return { principal, cluster };
+  }
+
+  /** Every check and the agent's dial; a refusal is audited and thrown as a CommanderError. */
+  private async prepare(request: IncomingMessage, clusterId: string, rawTarget: string | null) {
+    const { principal, cluster } = await this.authorize(request, clusterId);
     const target = rawTarget ? parseTarget(rawTarget) : undefined;
-    if (!target) throw new CommanderError('VALIDATION_FAILED', 'querystring/target must be host:port');
+    if (!target) throw new CommanderError('VALIDATION_FAILED', 'target must be host:port');
     const actor: Actor = {
       userType: principal.userType,
       userName: principal.userName,
@@ -192,36 +285,50 @@ export class TunnelEndpoint {
     }
   }
 
-  private relay(ws: WebSocket, tunnel: OpenTunnel, actor: Actor, clusterId: string, target: Target): void {
-    const { broker } = this.options;
-    const { stream } = tunnel;
+  /** Counts an open tunnel's bytes; finish() records it once: metrics, then its audit row. */
+  private tally(actor: Actor, clusterId: string, target: Target): Tally {
+    const { broker, logger } = this.options;
     const started = Date.now();
-    this.open.add(ws);
-    let toTarget = 0;
-    let fromTarget = 0;
-    let end = 'closed';
     let finished = false;
     broker.active.inc();
+    const tally: Tally = {
+      toTarget: 0,
+      fromTarget: 0,
+      finish: (end) => {
+        if (finished) return;
+        finished = true;
+        broker.active.dec();
+        broker.bytes.inc({ direction: 'to_target' }, tally.toTarget);
+        broker.bytes.inc({ direction: 'from_target' }, tally.fromTarget);
+        const outcome = {
+          end,
+          bytes_to_target: tally.toTarget,
+          bytes_from_target: tally.fromTarget,
+          started,
+        };
+        this.audit(actor, clusterId, target, outcome).catch((error: unknown) =>
+          logger.error({ err: error }, 'tunnel audit failed'),
+        );
+      },
+    };
+    return tally;
+  }
+
+  private relay(ws: WebSocket, tunnel: OpenTunnel, tally: Tally): void {
+    const { stream } = tunnel;
+    this.open.add(ws);
+    let finished = false;
 
     const finish = (how: string) => {
       if (finished) return;
       finished = true;
-      end = how;
       this.open.delete(ws);
-      broker.active.dec();
-      broker.bytes.inc({ direction: 'to_target' }, toTarget);
-      broker.bytes.inc({ direction: 'from_target' }, fromTarget);
       stream.destroy();
       clearInterval(probe);
       // Read again, or a paused socket would never see the client's closing handshake.
       ws.resume();
       if (ws.readyState === ws.OPEN) ws.close(how === 'closed' ? 1000 : 4011, how);
-      this.audit(actor, clusterId, target, {
-        end,
-        bytes_to_target: toTarget,
-        bytes_from_target: fromTarget,
-        started,
-      }).catch((error: unknown) => this.options.logger.error({ err: error }, 'tunnel audit failed'));
+      tally.finish(how);
     };
 
     // client → target
@@ -253,14 +360,14 @@ export class TunnelEndpoint {
         stream.end();
         return maybeDone();
       }
-      toTarget += chunk.length;
+      tally.toTarget += chunk.length;
       if (!stream.write(chunk)) pause();
     });
     stream.on('drain', resume);
 
     // target → client
     const send = (chunk: Buffer) => {
-      fromTarget += chunk.length;
+      tally.fromTarget += chunk.length;
       ws.send(chunk, { binary: true }, () => {
         if (stream.isPaused() && ws.bufferedAmount < LOW_WATER) stream.resume();
       });
@@ -279,6 +386,56 @@ export class TunnelEndpoint {
     stream.resume();
     ws.on('close', () => finish(clientEnded && targetEnded ? 'closed' : 'client_closed'));
     ws.on('error', () => finish('client_error'));
+  }
+
+  /**
+   * Bytes both ways between a multiplexed client's stream and the agent's. Stream flow control
+   * gives back-pressure, a FIN ends one direction, and anything abnormal resets both.
+   */
+  private splice(client: MuxStream, early: Buffer, tunnel: OpenTunnel, tally: Tally): void {
+    const agent = tunnel.stream;
+    let finished = false;
+    const finish = (how: string) => {
+      if (finished) return;
+      finished = true;
+      client.destroy();
+      agent.destroy();
+      tally.finish(how);
+    };
+    // Done once each side ended and got our FIN (destroying earlier would reset).
+    const maybeDone = () => {
+      if (client.readableEnded && agent.readableEnded && client.writableFinished && agent.writableFinished)
+        finish('closed');
+    };
+    const closed = (stream: MuxStream, end: string) => () => {
+      if (stream.readableEnded && stream.writableFinished) maybeDone();
+      else finish(end);
+    };
+    if (early.length > 0) {
+      tally.toTarget += early.length;
+      agent.write(early);
+    }
+    if (tunnel.rest.length > 0) {
+      tally.fromTarget += tunnel.rest.length;
+      client.write(tunnel.rest);
+    }
+    client.on('data', (chunk: Buffer) => {
+      tally.toTarget += chunk.length;
+    });
+    agent.on('data', (chunk: Buffer) => {
+      tally.fromTarget += chunk.length;
+    });
+    client.pipe(agent);
+    agent.pipe(client);
+    for (const stream of [client, agent]) {
+      stream.on('end', maybeDone);
+      stream.on('finish', maybeDone);
+    }
+    client.on('error', () => finish('client_closed'));
+    client.on('close', closed(client, 'client_closed'));
+    agent.on('error', (error: Error & { code?: string }) => finish(error.code ?? 'agent_error'));
+    // The agent's session ended without a typed reason (dropped, replaced, revoked).
+    agent.on('close', closed(agent, 'agent_closed'));
   }
 
   private async audit(

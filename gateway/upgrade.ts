@@ -1,5 +1,6 @@
 // Routes WebSocket upgrades on the gateway's server: agents at /agent_api/<cluster>, tunnels
-// at /api/v1/clusters/<id>/tunnel. One `ws` server, binary only, no compression, bounded messages.
+// at /api/v1/clusters/<id>/tunnel (one per WebSocket) and /tunnels (multiplexed). One `ws`
+// server, binary only, no compression, bounded messages.
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
@@ -40,7 +41,7 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
   });
   await agents.start();
   const broker = new TunnelBroker(agents, deps.metrics);
-  const tunnels = new TunnelEndpoint({
+  const tunnelEndpoint = new TunnelEndpoint({
     sql: deps.sql,
     wss,
     broker,
@@ -56,6 +57,7 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
     const url = new URL(request.url ?? '/', 'http://gateway');
     const agent = /^\/agent_api\/([^/]+)\/?$/.exec(url.pathname);
     const tunnel = /^\/api\/v1\/clusters\/([^/]+)\/tunnel\/?$/.exec(url.pathname);
+    const tunnels = /^\/api\/v1\/clusters\/([^/]+)\/tunnels\/?$/.exec(url.pathname);
     if (deps.isDraining()) {
       socket.end(
         'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
@@ -63,7 +65,9 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
     } else if (agent?.[1]) {
       agents.handleUpgrade(request, socket, head, agent[1]);
     } else if (tunnel?.[1]) {
-      tunnels.handleUpgrade(request, socket, head, tunnel[1], url.searchParams.get('target'));
+      tunnelEndpoint.handleUpgrade(request, socket, head, tunnel[1], url.searchParams.get('target'));
+    } else if (tunnels?.[1]) {
+      tunnelEndpoint.handleSessionUpgrade(request, socket, head, tunnels[1]);
     } else {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     }
@@ -71,7 +75,7 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
   // Before the HTTP server waits for its connections: WebSockets would keep it open forever.
   app.addHook('preClose', async () => {
     await agents.stop();
-    tunnels.stop();
+    tunnelEndpoint.stop();
     await telemetry.stop();
   });
 }

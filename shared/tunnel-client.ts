@@ -1,9 +1,14 @@
-// Opens a tunnel through the gateway and returns it as a Duplex: usable as ssh2's `sock`,
-// piped to a local socket by `commander tunnel`, or read and written directly.
+// Opens tunnels through the gateway and returns each as a Duplex: usable as ssh2's `sock`,
+// piped to a local socket by `commander tunnel`, or read and written directly. openTunnel()
+// makes one WebSocket per tunnel; a TunnelClient carries all its tunnels as streams of one
+// multiplexed WebSocket, so opening one costs no connection and no HTTP upgrade.
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { zeroMask } from './mux/transports.js';
+import type { Session } from './mux/session.js';
+import type { MuxStream } from './mux/stream.js';
+import { sessionOverWebSocket, zeroMask } from './mux/transports.js';
+import { encodeMessage, readFirstMessage } from './wire/messages.js';
 
 export type TunnelClientErrorCode =
   | 'target_not_allowed'
@@ -45,20 +50,101 @@ const HTTP_CODES: Record<string, TunnelClientErrorCode> = {
   FORBIDDEN: 'forbidden',
   NOT_FOUND: 'not_found',
 };
+/** The codes a gateway's stream answer may carry. */
+const ANSWER_CODES = new Set<string>(Object.values(HTTP_CODES));
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
 const MAX_MESSAGE = 512 * 1024;
+/** Receive window of a multiplexed tunnel stream: large enough to fill a fast link. */
+const STREAM_WINDOW = 4 * 1024 * 1024;
+/** The gateway answers within its own 30 s wait for the agent. */
+const ANSWER_TIMEOUT_MS = 35_000;
 
-export function tunnelUrl(api: string, clusterId: string, target: string): string {
-  const url = new URL(`${api.replace(/\/+$/, '')}/api/v1/clusters/${encodeURIComponent(clusterId)}/tunnel`);
+export function tunnelUrl(api: string, clusterId: string, target?: string): string {
+  const path = `/api/v1/clusters/${encodeURIComponent(clusterId)}/${target === undefined ? 'tunnels' : 'tunnel'}`;
+  const url = new URL(`${api.replace(/\/+$/, '')}${path}`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.searchParams.set('target', target);
+  if (target !== undefined) url.searchParams.set('target', target);
   return url.toString();
 }
 
 /** Resolves once the agent has connected to the target; rejects with a typed TunnelClientError. */
-export function openTunnel(request: TunnelRequest): Promise<Duplex> {
-  const ws = new WebSocket(tunnelUrl(request.api, request.clusterId, request.target), {
+export async function openTunnel(request: TunnelRequest): Promise<Duplex> {
+  return new WebSocketByteStream(
+    await connect(tunnelUrl(request.api, request.clusterId, request.target), request),
+  );
+}
+
+/**
+ * Tunnels to one cluster as streams of one multiplexed WebSocket (`…/tunnels`), opened on first
+ * use and again after it ends. Each stream starts with the same dial request and answer the
+ * gateway exchanges with the agent (docs/protocol.md).
+ */
+export class TunnelClient {
+  private session: Promise<Session> | undefined;
+
+  constructor(private readonly request: Omit<TunnelRequest, 'target'>) {}
+
+  /** Resolves once the agent has connected to the target; rejects with a typed TunnelClientError. */
+  async open(target: string): Promise<Duplex> {
+    const session = await this.connect();
+    let stream: MuxStream;
+    try {
+      stream = session.open({ window: STREAM_WINDOW });
+    } catch (error) {
+      throw new TunnelClientError('tunnel_failed', (error as Error).message);
+    }
+    stream.write(encodeMessage({ type: 'dial', target }));
+    let answer: Awaited<ReturnType<typeof readFirstMessage>>;
+    try {
+      answer = await readFirstMessage(stream, 16 * 1024, ANSWER_TIMEOUT_MS);
+    } catch (error) {
+      stream.destroy();
+      throw new TunnelClientError('tunnel_failed', `no answer from the gateway: ${(error as Error).message}`);
+    }
+    const { message, rest } = answer;
+    if (message.ok !== true) {
+      stream.destroy();
+      const code = String(message.code);
+      throw new TunnelClientError(
+        ANSWER_CODES.has(code) ? (code as TunnelClientErrorCode) : 'tunnel_failed',
+        typeof message.message === 'string' ? message.message : 'the gateway refused the tunnel',
+      );
+    }
+    if (rest.length > 0) stream.unshift(rest);
+    return stream;
+  }
+
+  /** Ends the session and every tunnel on it. */
+  close(): void {
+    this.session?.then(
+      (session) => session.close(),
+      () => {},
+    );
+    this.session = undefined;
+  }
+
+  private connect(): Promise<Session> {
+    if (this.session) return this.session;
+    const { api, clusterId } = this.request;
+    const pending = connect(tunnelUrl(api, clusterId), this.request).then((ws) => {
+      const session = sessionOverWebSocket(ws, true, { streamWindow: STREAM_WINDOW });
+      session.on('close', () => {
+        if (this.session === pending) this.session = undefined;
+      });
+      return session;
+    });
+    pending.catch(() => {
+      if (this.session === pending) this.session = undefined;
+    });
+    this.session = pending;
+    return pending;
+  }
+}
+
+/** An open WebSocket to the gateway; a refusal becomes a typed TunnelClientError. */
+function connect(url: string, request: Omit<TunnelRequest, 'target'>): Promise<WebSocket> {
+  const ws = new WebSocket(url, {
     headers: { 'x-auth-token': request.token },
     perMessageDeflate: false,
     generateMask: zeroMask,
@@ -88,7 +174,7 @@ export function openTunnel(request: TunnelRequest): Promise<Duplex> {
     });
     // After an HTTP refusal the typed error above wins: the promise is settled by then.
     ws.on('error', (error) => reject(new TunnelClientError('tunnel_failed', error.message)));
-    ws.once('open', () => resolve(new WebSocketByteStream(ws)));
+    ws.once('open', () => resolve(ws));
   });
 }
 
@@ -108,6 +194,7 @@ class WebSocketByteStream extends Duplex {
       if (!this.push(data)) ws.pause();
     });
     ws.on('close', (code, reason) => {
+      if (this.destroyed) return;
       if (!this.remoteEnded && code !== 1000) {
         this.destroy(
           new TunnelClientError(

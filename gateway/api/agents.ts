@@ -129,4 +129,23 @@ export function agentRoutes(
       throw new CommanderError('UPGRADE_REQUIRED', 'connect with a WebSocket upgrade (see commander tunnel)');
     },
   );
+
+  api.get(
+    '/clusters/:id/tunnels',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['tunnels'],
+        description:
+          'WebSocket upgrade (operator role): binary messages carry a yamux session in which every stream the ' +
+          'client opens is one tunnel: a dial request, the answer (ok or a typed error), then raw bytes both ' +
+          'ways (docs/protocol.md). What `commander tunnel` uses.',
+        params: idParams,
+        response: responses({}),
+      },
+    },
+    async () => {
+      throw new CommanderError('UPGRADE_REQUIRED', 'connect with a WebSocket upgrade (see commander tunnel)');
+    },
+  );
 }

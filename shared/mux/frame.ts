@@ -53,3 +53,18 @@ export class MuxError extends Error {
     this.name = 'MuxError';
   }
 }
+
+/**
+ * A MuxError without a stack trace, for what the peer did (a reset): the stack would only show
+ * the frame decoder, and formatting it (Node reads `stack` when it destroys a stream with an
+ * error) costs more than the rest of handling the reset.
+ */
+export function stacklessError(code: MuxErrorCode, message: string): MuxError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new MuxError(code, message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}

@@ -17,8 +17,11 @@ import { MuxStream, type StreamOptions, type StreamOwner } from './stream.js';
 
 /** Where frames go and come from: a TCP socket, a WebSocket, an in-memory pipe. */
 export interface Transport {
-  /** Sends one frame (header, then payload if any); false asks the session to wait for onDrain. */
-  write(frame: Buffer[]): boolean;
+  /**
+   * Sends whole frames (headers and payloads, in order) in one write, so the frames of one flush
+   * cost one system call; false asks the session to wait for drained().
+   */
+  write(buffers: Buffer[]): boolean;
   /** Closes the underlying connection, saying why when the transport can. */
   close(reason?: MuxError): void;
 }
@@ -29,6 +32,14 @@ export interface SessionEvents {
   goaway: [GoAwayCode];
   rtt: [number];
 }
+
+/** Most bytes handed to the transport in one write. */
+const BATCH_BYTES = 128 * 1024;
+/**
+ * How long the ACK of a stream the peer opened may wait to travel with the stream's first
+ * frame (a tunnel's dial answer, say) instead of costing a write and a wake-up of its own.
+ */
+export const ACK_DELAY_MS = 10;
 
 interface PendingPing {
   sentAt: number;
@@ -54,6 +65,8 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   private readonly pings = new Map<number, PendingPing>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private keepalivePing: number | undefined;
+  private readonly delayedAcks: MuxStream[] = [];
+  private ackTimer: NodeJS.Timeout | undefined;
   /** The newest round-trip time measured by a ping, in ms. */
   rtt: number | undefined;
 
@@ -136,6 +149,8 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     }
     this.closedWith = reason;
     clearInterval(this.keepaliveTimer);
+    clearTimeout(this.ackTimer);
+    this.delayedAcks.length = 0;
     const error = reason ?? new MuxError('session_closed', 'session closed');
     for (const stream of [...this.streams.values()]) stream.fail(error, reason !== undefined);
     this.streams.clear();
@@ -173,6 +188,7 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   // ---- StreamOwner ----
 
   schedule(stream: MuxStream): void {
+    this.sendAck(stream);
     if (stream.wantsFin) {
       stream.markFinSent();
       this.sendControl(FrameType.WindowUpdate, Flag.FIN, stream.id, 0);
@@ -186,10 +202,12 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   }
 
   sendWindowUpdate(stream: MuxStream, delta: number, flags = 0): void {
+    this.sendAck(stream);
     this.sendControl(FrameType.WindowUpdate, flags, stream.id, delta);
   }
 
   sendReset(stream: MuxStream): void {
+    stream.ackPending = false; // the reset answers the SYN
     if (this.closedWith === null) this.sendControl(FrameType.WindowUpdate, Flag.RST, stream.id, 0);
   }
 
@@ -268,9 +286,24 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
       established: true,
     });
     this.streams.set(id, stream);
-    this.sendControl(FrameType.WindowUpdate, Flag.ACK, id, window - INITIAL_WINDOW);
+    // The ACK waits (briefly) for the stream's first frame, so both go out in one write.
+    stream.ackPending = true;
+    this.delayedAcks.push(stream);
+    this.ackTimer ??= setTimeout(() => this.sendDelayedAcks(), ACK_DELAY_MS).unref();
     this.emit('stream', stream);
     return stream;
+  }
+
+  /** The ACK of a stream the peer opened, with our window beyond the initial one. */
+  private sendAck(stream: MuxStream): void {
+    if (!stream.ackPending) return;
+    stream.ackPending = false;
+    this.sendControl(FrameType.WindowUpdate, Flag.ACK, stream.id, stream.window - INITIAL_WINDOW);
+  }
+
+  private sendDelayedAcks(): void {
+    this.ackTimer = undefined;
+    for (const stream of this.delayedAcks.splice(0)) this.sendAck(stream);
   }
 
   private handlePing(header: FrameHeader): void {
@@ -302,12 +335,24 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     });
   }
 
-  /** Writes until the transport pushes back: control frames first, then priority, then bulk. */
+  /**
+   * Writes until the transport pushes back: control frames first, then priority, then bulk;
+   * what is ready goes out in batches, one transport write each.
+   */
   private flush(): void {
     while (!this.blocked && this.closedWith === null) {
-      const frame = this.control.shift() ?? this.nextDataFrame();
-      if (!frame) return;
-      this.blocked = !this.transport.write(frame);
+      const batch: Buffer[] = [];
+      let bytes = 0;
+      while (bytes < BATCH_BYTES) {
+        const frame = this.control.shift() ?? this.nextDataFrame();
+        if (!frame) break;
+        for (const part of frame) {
+          batch.push(part);
+          bytes += part.length;
+        }
+      }
+      if (batch.length === 0) return;
+      this.blocked = !this.transport.write(batch);
     }
   }
 

@@ -1,7 +1,7 @@
 // One multiplexed stream: a Node Duplex with credit-based flow control. The receive window is
 // handed back to the peer only as the application reads, so a paused reader bounds memory.
 import { Duplex } from 'node:stream';
-import { MuxError } from './frame.js';
+import { MuxError, stacklessError } from './frame.js';
 
 /** What a stream needs from its session; keeps the two files' state apart. */
 export interface StreamOwner {
@@ -36,6 +36,8 @@ export class MuxStream extends Duplex {
   established: boolean;
   /** Set while the stream sits in the session's send rotation. */
   scheduled = false;
+  /** Set while our ACK of the peer's SYN waits to go out with the stream's first frame. */
+  ackPending = false;
 
   private readonly writes: PendingWrite[] = [];
   private finalCallback: ((error?: Error | null) => void) | undefined;
@@ -135,7 +137,7 @@ export class MuxStream extends Duplex {
 
   receiveReset(): void {
     this.closedByReset = true;
-    this.fail(new MuxError('stream_reset', 'the peer reset the stream'), true);
+    this.fail(stacklessError('stream_reset', 'the peer reset the stream'), true);
   }
 
   /** The session ended: pending writes fail; the stream is destroyed, with the reason if abnormal. */

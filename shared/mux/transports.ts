@@ -5,15 +5,14 @@ import type { MuxConfig } from './config.js';
 import { MuxError } from './frame.js';
 import { Session } from './session.js';
 
-/** A session over a byte stream; header and payload go out in one writev, never copied. */
+/** A session over a byte stream; a batch of frames goes out in one writev, never copied. */
 export function sessionOverSocket(socket: Duplex, client: boolean, config?: Partial<MuxConfig>): Session {
   const session = new Session(
     {
-      write(frame) {
-        if (frame.length === 1) return socket.write(frame[0]);
+      write(buffers) {
         socket.cork();
-        socket.write(frame[0]);
-        const ok = socket.write(frame[1]);
+        let ok = true;
+        for (const buffer of buffers) ok = socket.write(buffer);
         socket.uncork();
         return ok;
       },
@@ -63,7 +62,8 @@ export interface WebSocketTransportOptions {
 }
 
 /**
- * A session over a WebSocket: binary messages only; a message may hold any part of a frame.
+ * A session over a WebSocket: binary messages only; a message may hold any part of a frame, and
+ * the session sends each batch of frames as one message.
  * Back-pressure comes from ws's send callbacks, which fire once bytes reach the socket.
  */
 export function sessionOverWebSocket(
@@ -79,8 +79,8 @@ export function sessionOverWebSocket(
   let waiting = false;
   const session = new Session(
     {
-      write(frame) {
-        const data = frame.length === 1 ? (frame[0] as Buffer) : Buffer.concat(frame);
+      write(buffers) {
+        const data = buffers.length === 1 ? (buffers[0] as Buffer) : Buffer.concat(buffers);
         inflight += data.length;
         ws.send(data, { binary: true }, () => {
           inflight -= data.length;

@@ -72,7 +72,8 @@ export class MessageDecoder extends Transform {
 
 /**
  * Reads exactly one message from the start of a byte stream and returns it with the bytes that
- * followed it (the tunnel's first payload bytes), leaving the stream paused for whoever reads next.
+ * followed it (the tunnel's first payload bytes). The stream is read in paused mode and left as
+ * it was found, neither flowing nor paused: the next reader may pipe it or listen for 'data'.
  */
 export function readFirstMessage(
   stream: Readable,
@@ -87,32 +88,33 @@ export function readFirstMessage(
     );
     const finish = (error?: Error, result?: { message: Record<string, unknown>; rest: Buffer }) => {
       clearTimeout(timer);
-      stream.off('data', onData);
+      stream.off('readable', onReadable);
       stream.off('end', onEnd);
       stream.off('error', onError);
-      stream.pause();
       if (error) reject(error);
       else resolve(result as { message: Record<string, unknown>; rest: Buffer });
     };
-    const onData = (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      if (buffered.length < 4) return;
-      const length = buffered.readUInt32BE(0);
-      if (length > limit)
-        return finish(new WireError('message_too_large', `message of ${length} bytes exceeds ${limit}`));
-      if (buffered.length < 4 + length) return;
-      try {
-        finish(undefined, {
-          message: parse(buffered.subarray(4, 4 + length)),
-          rest: buffered.subarray(4 + length),
-        });
-      } catch (error) {
-        finish(error as Error);
+    const onReadable = () => {
+      for (let chunk: Buffer | null = stream.read(); chunk !== null; chunk = stream.read()) {
+        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+        if (buffered.length < 4) continue;
+        const length = buffered.readUInt32BE(0);
+        if (length > limit)
+          return finish(new WireError('message_too_large', `message of ${length} bytes exceeds ${limit}`));
+        if (buffered.length < 4 + length) continue;
+        try {
+          return finish(undefined, {
+            message: parse(buffered.subarray(4, 4 + length)),
+            rest: buffered.subarray(4 + length),
+          });
+        } catch (error) {
+          return finish(error as Error);
+        }
       }
     };
     const onEnd = () => finish(new WireError('unexpected_end', 'stream ended before its first message'));
     const onError = (error: Error) => finish(error);
-    stream.on('data', onData);
+    stream.on('readable', onReadable);
     stream.on('end', onEnd);
     stream.on('error', onError);
   });

@@ -343,10 +343,11 @@ describe('sync against a Kubernetes API', () => {
     for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1] as number);
     const during = times.filter((t) => t > outageStart && t < outageEnd);
     expect(during.length).toBeGreaterThanOrEqual(4);
-    // No gap longer than a couple of intervals anywhere, the outage included.
+    // No gap longer than a few intervals anywhere, the outage included. (A loaded machine can
+    // hold the agent's 1 s timer back by a second or so; that delays a sample, it loses none.)
     const around = times.filter((t) => t > outageStart - 3000 && t < outageEnd + 1000);
     for (let i = 1; i < around.length; i++)
-      expect((around[i] as number) - (around[i - 1] as number)).toBeLessThan(2500);
+      expect((around[i] as number) - (around[i - 1] as number)).toBeLessThan(3500);
   });
 
   it('refuses to sync a Kubernetes cluster that another Commander owns, and says why', async () => {

@@ -1,10 +1,12 @@
 // Tunnel refusals end to end: both allow-lists (the cluster's allowed_targets at the gateway,
 // the agent's --allow at the agent) must name a target, deny by default; roles and workspaces
 // are enforced; an offline agent and an unreachable target are typed errors, never a hang.
+// Each refusal is checked on the wire, through openTunnel() (a WebSocket per tunnel) and as a
+// stream of a multiplexed TunnelClient (what `commander tunnel` uses).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../shared/net.js';
-import { openTunnel, TunnelClientError } from '../../shared/tunnel-client.js';
+import { openTunnel, TunnelClient, TunnelClientError } from '../../shared/tunnel-client.js';
 import { connectTo, ECHO_TRAILER, echoServer, type TestServer } from '../support/tcp.js';
 import { type AgentInstance, AgentStack, eventually, rawTunnelUpgrade } from './agent-stack.js';
 import { sleep } from './helpers.js';
@@ -93,6 +95,18 @@ describe('tunnel refusals', () => {
       code: expected.code,
       status: expected.status,
     });
+    // The same code as a stream's answer (or, for the caller and the cluster, at the upgrade).
+    const client = new TunnelClient({
+      api: stack.gateway.url,
+      token: options.token ?? stack.operator,
+      clusterId: options.cluster ?? clusterId,
+    });
+    try {
+      const viaStream = await refusal(client.open(t));
+      expect.soft(viaStream.code, viaStream.message).toBe(expected.code);
+    } finally {
+      client.close();
+    }
     return error;
   };
 
@@ -214,6 +228,29 @@ describe('tunnel refusals', () => {
       { status: 401, http: 'UNAUTHORIZED', code: 'unauthorized' },
       { token: 'not-a-token' },
     );
+  });
+
+  it('checks a multiplexed client again for every stream: a revoked token opens nothing more', async () => {
+    const token = await stack.token('operator', 'revocable');
+    const cluster = await stack.createCluster([target(echo)], token);
+    const client = new TunnelClient({ api: stack.gateway.url, token, clusterId: cluster });
+    try {
+      // The session is up: the refusal is a stream's answer, with no HTTP status.
+      const offline = await refusal(client.open(target(echo)));
+      expect({ code: offline.code, status: offline.status }).toEqual({
+        code: 'agent_offline',
+        status: undefined,
+      });
+      await stack.db.sql`update api_tokens set revoked_at = now()
+        where workspace_id = (select id from workspaces where slug = 'revocable')`;
+      const revoked = await eventually('a refusal after the revocation', async () => {
+        const error = await refusal(client.open(target(echo)));
+        return error.code === 'unauthorized' ? error : undefined;
+      });
+      expect(revoked.status).toBeUndefined();
+    } finally {
+      client.close();
+    }
   });
 
   it('answers agent_offline (503) when the cluster has no agent connected', async () => {

@@ -12,9 +12,11 @@ import { haveSshd, startSshd, type TestSshd } from '../support/sshd.js';
 import {
   connectTo,
   ECHO_TRAILER,
+  earlyEnderServer,
   echoPayload,
   echoServer,
   echoThrough,
+  readAll,
   sinkServer,
   type TestServer,
   watchRss,
@@ -42,6 +44,7 @@ describe('tunnel through a real agent', () => {
   let stack: AgentStack;
   let echo: TestServer;
   let sink: TestServer;
+  let earlyEnder: Awaited<ReturnType<typeof earlyEnderServer>>;
   let agent: AgentInstance;
   let clusterId: string;
   let echoTunnel: TunnelInstance;
@@ -52,15 +55,17 @@ describe('tunnel through a real agent', () => {
 
   const echoTarget = () => `127.0.0.1:${echo.port}`;
   const sinkTarget = () => `127.0.0.1:${sink.port}`;
+  const earlyEnderTarget = () => `127.0.0.1:${earlyEnder.port}`;
 
   beforeAll(async () => {
-    [stack, echo, sink, sshdPort] = await Promise.all([
+    [stack, echo, sink, earlyEnder, sshdPort] = await Promise.all([
       AgentStack.start(),
       echoServer(),
       sinkServer(),
+      earlyEnderServer(16 * MiB),
       freePort(),
     ]);
-    const targets = [echoTarget(), sinkTarget(), pgTarget, `127.0.0.1:${sshdPort}`];
+    const targets = [echoTarget(), sinkTarget(), earlyEnderTarget(), pgTarget, `127.0.0.1:${sshdPort}`];
     clusterId = await stack.createCluster(targets);
     agent = await stack.startAgent(clusterId, { allow: targets });
     expect(agent.command.stdout()).toContain('"msg":"enrolled this agent key with the gateway"');
@@ -79,6 +84,7 @@ describe('tunnel through a real agent', () => {
     await stack?.close();
     await echo?.close();
     await sink?.close();
+    await earlyEnder?.close();
   });
 
   it('carries 256 MiB each way intact, and a half-closed client still gets the rest', async () => {
@@ -113,6 +119,21 @@ describe('tunnel through a real agent', () => {
     });
     expect(stack.gateway.command.stderr()).toBe('');
     expect(echoTunnel.command.stderr()).toBe('');
+  });
+
+  it('still delivers everything to a target that ended its side first and reads slowly', async () => {
+    const tunnel = await stack.startTunnel(clusterId, earlyEnderTarget());
+    const socket = await connectTo(tunnel.port);
+    const reading = readAll(socket);
+    const hash = createHash('sha256');
+    // Sent after the target's end has arrived, into its full buffers; then our end.
+    await writeBulk(socket, 24 * MiB, hash);
+    const local = await reading;
+    expect(local).toMatchObject({ bytes: 0, ended: true });
+    expect(earlyEnder.received).toHaveLength(1);
+    const atTarget = await earlyEnder.received[0];
+    expect(atTarget).toMatchObject({ bytes: 24 * MiB, sha256: hash.digest('hex'), ended: true });
+    await tunnel.command.stop();
   });
 
   it('lets psql query the real PostgreSQL through the tunnel', async () => {

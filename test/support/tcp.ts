@@ -52,6 +52,25 @@ export function echoServer(): Promise<TestServer> {
   });
 }
 
+/**
+ * Ends its side at once, then reads slowly (about `bytesPerSecond`) until the peer ends;
+ * `received` holds what each connection got in the end.
+ */
+export async function earlyEnderServer(
+  bytesPerSecond: number,
+): Promise<TestServer & { received: Promise<Received>[] }> {
+  const received: Promise<Received>[] = [];
+  const server = await serve((socket) => {
+    socket.end();
+    received.push(readAll(socket));
+    socket.on('data', (chunk: Buffer) => {
+      socket.pause();
+      setTimeout(() => socket.resume(), (chunk.length / bytesPerSecond) * 1000);
+    });
+  });
+  return Object.assign(server, { received });
+}
+
 /** Accepts connections and never reads from them. */
 export function sinkServer(): Promise<TestServer> {
   return serve((socket) => socket.pause());

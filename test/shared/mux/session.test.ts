@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { INITIAL_WINDOW, MuxError } from '../../../shared/mux/frame.js';
-import { Session } from '../../../shared/mux/session.js';
+import { Flag, FrameType, HEADER_LENGTH, INITIAL_WINDOW, MuxError } from '../../../shared/mux/frame.js';
+import { ACK_DELAY_MS, Session } from '../../../shared/mux/session.js';
 import type { MuxStream } from '../../../shared/mux/stream.js';
 import { readAll, sessionPair, writeRandom } from '../../support/mux.js';
 
@@ -28,7 +28,83 @@ function nextStream(session: Session): Promise<MuxStream> {
   return once(session, 'stream').then(([stream]) => stream as MuxStream);
 }
 
+/** Two sessions joined in memory; every transport write of each side is recorded. */
+function recordedPair() {
+  const writes: { client: Buffer[]; server: Buffer[] } = { client: [], server: [] };
+  const sessions: { client?: Session; server?: Session } = {};
+  const side = (name: 'client' | 'server', peer: 'client' | 'server') =>
+    new Session(
+      {
+        write(buffers) {
+          const bytes = Buffer.concat(buffers);
+          writes[name].push(bytes);
+          setImmediate(() => sessions[peer]?.receive(bytes));
+          return true;
+        },
+        close() {},
+      },
+      name === 'client',
+      { keepaliveInterval: 0 },
+    );
+  sessions.client = side('client', 'server');
+  sessions.server = side('server', 'client');
+  const { client, server } = sessions as Required<typeof sessions>;
+  cleanups.push(() => {
+    client.close();
+    server.close();
+  });
+  return { client, server, writes };
+}
+
+/** The frames in one write: [type, flags, stream id] each. */
+function framesOf(bytes: Buffer): Array<[number, number, number]> {
+  const frames: Array<[number, number, number]> = [];
+  for (let at = 0; at < bytes.length; ) {
+    const type = bytes[at + 1] as number;
+    const length = bytes.readUInt32BE(at + 8);
+    frames.push([type, bytes.readUInt16BE(at + 2), bytes.readUInt32BE(at + 4)]);
+    at += HEADER_LENGTH + (type === FrameType.Data ? length : 0);
+  }
+  return frames;
+}
+
 describe('mux session', () => {
+  it('sends what one turn produced in one write: a SYN with its first data, an ACK with the answer', async () => {
+    const { client, server, writes } = recordedPair();
+    server.on('stream', (stream: MuxStream) => {
+      // Answers one event loop turn later, as a tunnel's dial does.
+      stream.once('data', () => setImmediate(() => stream.write('ok')));
+    });
+    const stream = client.open();
+    stream.write('dial');
+    const [answer] = await once(stream, 'data');
+    expect(answer.toString()).toBe('ok');
+    expect(writes.client.map(framesOf)).toEqual([
+      [
+        [FrameType.WindowUpdate, Flag.SYN, 1],
+        [FrameType.Data, 0, 1],
+      ],
+    ]);
+    // The ACK waited for the stream's first frame instead of costing a write of its own.
+    expect(writes.server.map(framesOf)).toEqual([
+      [
+        [FrameType.WindowUpdate, Flag.ACK, 1],
+        [FrameType.Data, 0, 1],
+      ],
+    ]);
+    expect(stream.established).toBe(true);
+  });
+
+  it('acknowledges a stream that sends nothing within the ACK delay', async () => {
+    const { client, server, writes } = recordedPair();
+    server.on('stream', () => {});
+    const stream = client.open();
+    const started = performance.now();
+    while (!stream.established) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(ACK_DELAY_MS - 1);
+    expect(writes.server.map(framesOf)).toEqual([[[FrameType.WindowUpdate, Flag.ACK, 1]]]);
+  });
+
   it('carries 64 MiB each way on one stream intact', async () => {
     const { client, server } = await pair();
     const accepted = nextStream(server);
@@ -227,7 +303,8 @@ describe('mux session', () => {
     const stream = client.open();
     stream.write('x');
     const failed = once(stream, 'error');
-    sockets[1]?.destroy();
+    // Dropped, not closed: the peer's end resets the connection.
+    sockets[1]?.resetAndDestroy();
     const [error] = await failed;
     expect(error).toBeInstanceOf(MuxError);
     expect(client.closed).toBe(true);
