@@ -62,28 +62,32 @@ export async function run(databaseUrl: string): Promise<void> {
       }
     }
 
-    // 1-byte round trips through one open tunnel, then over one TCP connection.
+    // 1-byte round trips through a tunnel of each kind, then over one TCP connection.
     const tunnel = await open();
+    const ownWebSocket = await openWebSocket();
     const tcp = await tcpConnect(targets.echo);
     tcp.setNoDelay(true);
-    await pingPong(tunnel, 500);
-    await pingPong(tcp, 500);
+    for (const stream of [tunnel, ownWebSocket, tcp]) await pingPong(stream, 1000);
     const tunnelRtt = await pingPong(tunnel, ROUND_TRIPS);
+    const webSocketRtt = await pingPong(ownWebSocket, ROUND_TRIPS);
     const tcpRtt = await pingPong(tcp, ROUND_TRIPS);
-    tunnel.destroy();
-    tcp.destroy();
+    for (const stream of [tunnel, ownWebSocket, tcp]) stream.destroy();
     log(
-      `${BENCH}: rtt tunnel p50 ${percentile(tunnelRtt, 50).toFixed(3)} p99 ${percentile(tunnelRtt, 99).toFixed(3)} max ${tunnelRtt.at(-1)?.toFixed(3)} ms; ` +
-        `tcp p50 ${percentile(tcpRtt, 50).toFixed(3)} p99 ${percentile(tcpRtt, 99).toFixed(3)} ms`,
+      `${BENCH}: rtt ${figures('tunnel', tunnelRtt)}; ${figures('own websocket', webSocketRtt)}; ${figures('tcp', tcpRtt)}`,
     );
-    for (const p of [50, 99]) {
-      report({
-        bench: BENCH,
-        metric: `rtt_p${p}`,
-        value: percentile(tunnelRtt, p),
-        unit: 'ms',
-        baseline: percentile(tcpRtt, p),
-      });
+    for (const [metric, times] of [
+      ['rtt', tunnelRtt],
+      ['rtt_ws', webSocketRtt],
+    ] as const) {
+      for (const p of [50, 99]) {
+        report({
+          bench: BENCH,
+          metric: `${metric}_p${p}`,
+          value: percentile(times, p),
+          unit: 'ms',
+          baseline: percentile(tcpRtt, p),
+        });
+      }
     }
   } finally {
     await resources.close();
