@@ -33,8 +33,11 @@ export interface SessionEvents {
   rtt: [number];
 }
 
-/** Most bytes handed to the transport in one write. */
-const BATCH_BYTES = 128 * 1024;
+/**
+ * A batch closes once it holds this many bytes: small frames (control, a dial and its answer)
+ * share a write, while each bulk data frame still goes alone, as promptly as before.
+ */
+const BATCH_BYTES = 16 * 1024;
 /**
  * How long the ACK of a stream the peer opened may wait to travel with the stream's first
  * frame (a tunnel's dial answer, say) instead of costing a write and a wake-up of its own.
