@@ -5,7 +5,7 @@
 // - rtt: 1-byte round trips through an open tunnel.
 import type { Duplex } from 'node:stream';
 import { openTunnel, TunnelClient } from '../shared/tunnel-client.js';
-import { log, Resources, startAgent, startGateway, startTargets } from './harness.js';
+import { log, Resources, sleep, startAgent, startGateway, startTargets } from './harness.js';
 import { percentile, report } from './report.js';
 import { pingPong, tcpConnect } from './traffic.js';
 
@@ -62,7 +62,9 @@ export async function run(databaseUrl: string): Promise<void> {
       }
     }
 
-    // 1-byte round trips through a tunnel of each kind, then over one TCP connection.
+    // 1-byte round trips through a tunnel of each kind, then over one TCP connection, once the
+    // gateway has written the audit rows of the thousands of tunnels just closed.
+    await sleep(3000);
     const tunnel = await open();
     const ownWebSocket = await openWebSocket();
     const tcp = await tcpConnect(targets.echo);
