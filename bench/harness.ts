@@ -34,11 +34,33 @@ process.on('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(1));
 
+/**
+ * The last ~64 KiB of a stream of text. Keeps chunks and joins them only when asked: the product
+ * processes print a line per tunnel, and re-slicing one big string per line would make the
+ * bench process (which is also the measured client) collect garbage far more often.
+ */
+class Tail {
+  private chunks: string[] = [];
+  private length = 0;
+
+  add(text: string): void {
+    this.chunks.push(text);
+    this.length += text.length;
+    while (this.chunks.length > 1 && this.length - (this.chunks[0]?.length ?? 0) >= 64 * 1024) {
+      this.length -= this.chunks.shift()?.length ?? 0;
+    }
+  }
+
+  toString(): string {
+    return this.chunks.join('').slice(-64 * 1024);
+  }
+}
+
 /** A child process whose output is kept (the tail) for error messages, never echoed to stdout. */
 export class Child {
   readonly child: ChildProcess;
-  private out = '';
-  private err = '';
+  private readonly out = new Tail();
+  private readonly err = new Tail();
   private readonly lineWatchers = new Set<(line: string) => void>();
   private partial = '';
   readonly exited: Promise<number | null>;
@@ -59,13 +81,18 @@ export class Child {
     });
     this.child.stdout?.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
-      this.out = (this.out + text).slice(-64 * 1024);
+      this.out.add(text);
+      if (this.lineWatchers.size === 0) {
+        const end = text.lastIndexOf('\n');
+        this.partial = end < 0 ? this.partial + text : text.slice(end + 1);
+        return;
+      }
       const lines = (this.partial + text).split('\n');
       this.partial = lines.pop() ?? '';
       for (const line of lines) for (const watch of this.lineWatchers) watch(line);
     });
     this.child.stderr?.on('data', (chunk: Buffer) => {
-      this.err = (this.err + chunk.toString()).slice(-64 * 1024);
+      this.err.add(chunk.toString());
       if (process.env.BENCH_VERBOSE) process.stderr.write(`[${name}] ${chunk.toString()}`);
     });
     live.add(this.child);
