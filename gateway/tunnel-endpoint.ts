@@ -34,6 +34,11 @@ import { type OpenTunnel, TUNNEL_WINDOW, type TunnelBroker, TunnelError } from '
 
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
+/**
+ * Tunnels one multiplexed client may hold open. Each may park up to its 4 MiB window here
+ * while its target is slower than the client, so this bounds a session to 1 GiB.
+ */
+const CLIENT_MAX_STREAMS = 256;
 
 export interface TunnelEndpointOptions {
   sql: Sql;
@@ -141,7 +146,10 @@ export class TunnelEndpoint {
       () => {
         if (socket.destroyed) return;
         this.options.wss.handleUpgrade(request, socket, head, (ws) => {
-          const session = sessionOverWebSocket(ws, false, { streamWindow: TUNNEL_WINDOW });
+          const session = sessionOverWebSocket(ws, false, {
+            streamWindow: TUNNEL_WINDOW,
+            maxStreams: CLIENT_MAX_STREAMS,
+          });
           this.sessions.add(session);
           session.on('close', () => this.sessions.delete(session));
           session.on('stream', (stream) => {
