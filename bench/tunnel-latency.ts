@@ -25,23 +25,23 @@ export async function run(databaseUrl: string): Promise<void> {
     const open = () => client.open(target);
     const openWebSocket = () => openTunnel({ api: gateway.url, token: gateway.token, clusterId, target });
 
-    // Stream open time, one at a time; each tunnel is closed right after it opened.
-    const timeOpens = async (count: number, connect: () => Promise<Duplex>) => {
-      const times: number[] = [];
-      for (let i = 0; i < count; i++) {
-        const started = performance.now();
-        const stream = await connect();
-        times.push(performance.now() - started);
-        stream.destroy();
+    // Open times, one at a time, each closed right after it opened. The three kinds take turns,
+    // so a slower or faster phase of a shared machine weighs on all of them alike.
+    const kinds: Array<() => Promise<Duplex>> = [open, openWebSocket, () => tcpConnect(targets.echo)];
+    const timeOpens = async (rounds: number) => {
+      const times: number[][] = kinds.map(() => []);
+      for (let i = 0; i < rounds; i++) {
+        for (const [k, connect] of kinds.entries()) {
+          const started = performance.now();
+          const stream = await connect();
+          times[k]?.push(performance.now() - started);
+          stream.destroy();
+        }
       }
-      return times.sort((a, b) => a - b);
+      return times.map((list) => list.sort((a, b) => a - b));
     };
-    await timeOpens(50, open);
-    await timeOpens(50, openWebSocket);
-    await timeOpens(50, () => tcpConnect(targets.echo));
-    const tunnelOpens = await timeOpens(OPENS, open);
-    const webSocketOpens = await timeOpens(OPENS, openWebSocket);
-    const tcpOpens = await timeOpens(OPENS, () => tcpConnect(targets.echo));
+    await timeOpens(50);
+    const [tunnelOpens = [], webSocketOpens = [], tcpOpens = []] = await timeOpens(OPENS);
     const figures = (name: string, times: number[]) =>
       `${name} p50 ${percentile(times, 50).toFixed(3)} p99 ${percentile(times, 99).toFixed(3)} max ${times.at(-1)?.toFixed(3)} ms`;
     log(
