@@ -253,6 +253,19 @@ describe('tunnel refusals', () => {
     }
   });
 
+  it("answers a multiplexed client's malformed target with dial_failed; the session carries on", async () => {
+    const client = new TunnelClient({ api: stack.gateway.url, token: stack.operator, clusterId });
+    try {
+      const error = await refusal(client.open('no port here'));
+      expect({ code: error.code, status: error.status }).toEqual({ code: 'dial_failed', status: undefined });
+      expect(error.message).toMatch(/host:port/);
+      const tunnel = await client.open(target(echo));
+      tunnel.destroy();
+    } finally {
+      client.close();
+    }
+  });
+
   it('answers agent_offline (503) when the cluster has no agent connected', async () => {
     await expectRefused(
       target(echo),
