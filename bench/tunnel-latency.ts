@@ -42,25 +42,7 @@ export async function run(databaseUrl: string): Promise<void> {
     };
     await timeOpens(50);
     const [tunnelOpens = [], webSocketOpens = [], tcpOpens = []] = await timeOpens(OPENS);
-    const figures = (name: string, times: number[]) =>
-      `${name} p50 ${percentile(times, 50).toFixed(3)} p99 ${percentile(times, 99).toFixed(3)} max ${times.at(-1)?.toFixed(3)} ms`;
-    log(
-      `${BENCH}: ${figures('open tunnel', tunnelOpens)}; ${figures('own websocket', webSocketOpens)}; ${figures('tcp', tcpOpens)}`,
-    );
-    for (const [metric, times] of [
-      ['open', tunnelOpens],
-      ['open_ws', webSocketOpens],
-    ] as const) {
-      for (const p of [50, 99]) {
-        report({
-          bench: BENCH,
-          metric: `${metric}_p${p}`,
-          value: percentile(times, p),
-          unit: 'ms',
-          baseline: percentile(tcpOpens, p),
-        });
-      }
-    }
+    reportKinds('open', { tunnel: tunnelOpens, webSocket: webSocketOpens, tcp: tcpOpens });
 
     // 1-byte round trips through a tunnel of each kind, then over one TCP connection, once the
     // gateway has written the audit rows of the thousands of tunnels just closed.
@@ -74,24 +56,32 @@ export async function run(databaseUrl: string): Promise<void> {
     const webSocketRtt = await pingPong(ownWebSocket, ROUND_TRIPS);
     const tcpRtt = await pingPong(tcp, ROUND_TRIPS);
     for (const stream of [tunnel, ownWebSocket, tcp]) stream.destroy();
-    log(
-      `${BENCH}: rtt ${figures('tunnel', tunnelRtt)}; ${figures('own websocket', webSocketRtt)}; ${figures('tcp', tcpRtt)}`,
-    );
-    for (const [metric, times] of [
-      ['rtt', tunnelRtt],
-      ['rtt_ws', webSocketRtt],
-    ] as const) {
-      for (const p of [50, 99]) {
-        report({
-          bench: BENCH,
-          metric: `${metric}_p${p}`,
-          value: percentile(times, p),
-          unit: 'ms',
-          baseline: percentile(tcpRtt, p),
-        });
-      }
-    }
+    reportKinds('rtt', { tunnel: tunnelRtt, webSocket: webSocketRtt, tcp: tcpRtt });
   } finally {
     await resources.close();
+  }
+}
+
+const figures = (name: string, times: number[]) =>
+  `${name} p50 ${percentile(times, 50).toFixed(3)} p99 ${percentile(times, 99).toFixed(3)} max ${times.at(-1)?.toFixed(3)} ms`;
+
+/** Logs all three and reports p50/p99 of both tunnel kinds (`<metric>`, `<metric>_ws`) against TCP. */
+function reportKinds(metric: string, times: { tunnel: number[]; webSocket: number[]; tcp: number[] }): void {
+  log(
+    `${BENCH}: ${metric} ${figures('tunnel', times.tunnel)}; ${figures('own websocket', times.webSocket)}; ${figures('tcp', times.tcp)}`,
+  );
+  for (const [name, kind] of [
+    [metric, times.tunnel],
+    [`${metric}_ws`, times.webSocket],
+  ] as const) {
+    for (const p of [50, 99]) {
+      report({
+        bench: BENCH,
+        metric: `${name}_p${p}`,
+        value: percentile(kind, p),
+        unit: 'ms',
+        baseline: percentile(times.tcp, p),
+      });
+    }
   }
 }
