@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import { type Actor, type AuditPrinter, recordAudit } from '../shared/audit.js';
+import type { Actor, AuditWriter } from '../shared/audit.js';
 import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -45,7 +45,8 @@ export interface TunnelEndpointOptions {
   wss: WebSocketServer;
   broker: TunnelBroker;
   authenticate: Authenticator;
-  printAudit: AuditPrinter;
+  /** Tunnels' audit rows, written in batches. */
+  audit: AuditWriter;
   logger: Logger;
   invalidations: Invalidations;
   trustProxy?: boolean | string[];
@@ -93,6 +94,8 @@ const ANSWER_CODE: Partial<Record<ErrorCode, string>> = {
 export class TunnelEndpoint {
   private readonly open = new Set<WebSocket>();
   private readonly sessions = new Set<Session>();
+  /** Tunnels open now, each finished (and audited) once. */
+  private readonly tallies = new Set<Tally>();
   private readonly clusters = new LookupCache<ClusterAccess>();
   private readonly managerKeys: VerificationKeyLoader;
 
@@ -104,12 +107,13 @@ export class TunnelEndpoint {
     });
   }
 
-  /** Ends every tunnel: the gateway is going away. */
+  /** Ends every tunnel and queues its audit row at once: the gateway is going away. */
   stop(): void {
     for (const ws of this.open) ws.close(1001, 'gateway shutting down');
     this.open.clear();
     for (const session of this.sessions) session.close();
     this.sessions.clear();
+    for (const tally of this.tallies) tally.finish('gateway_stopped');
   }
 
   handleUpgrade(
@@ -282,7 +286,7 @@ export class TunnelEndpoint {
       return { actor, target, tunnel: await this.options.broker.dial(clusterId, target) };
     } catch (error) {
       if (!(error instanceof TunnelError)) throw error;
-      await this.audit(actor, clusterId, target, {
+      this.audit(actor, clusterId, target, {
         end: error.code,
         bytes_to_target: 0,
         bytes_from_target: 0,
@@ -295,16 +299,14 @@ export class TunnelEndpoint {
 
   /** Counts an open tunnel's bytes; finish() records it once: metrics, then its audit row. */
   private tally(actor: Actor, clusterId: string, target: Target): Tally {
-    const { broker, logger } = this.options;
+    const { broker } = this.options;
     const started = Date.now();
-    let finished = false;
     broker.active.inc();
     const tally: Tally = {
       toTarget: 0,
       fromTarget: 0,
       finish: (end) => {
-        if (finished) return;
-        finished = true;
+        if (!this.tallies.delete(tally)) return;
         broker.active.dec();
         broker.bytes.inc({ direction: 'to_target' }, tally.toTarget);
         broker.bytes.inc({ direction: 'from_target' }, tally.fromTarget);
@@ -314,11 +316,10 @@ export class TunnelEndpoint {
           bytes_from_target: tally.fromTarget,
           started,
         };
-        this.audit(actor, clusterId, target, outcome).catch((error: unknown) =>
-          logger.error({ err: error }, 'tunnel audit failed'),
-        );
+        this.audit(actor, clusterId, target, outcome);
       },
     };
+    this.tallies.add(tally);
     return tally;
   }
 
@@ -446,13 +447,13 @@ export class TunnelEndpoint {
     agent.on('close', closed(agent, 'agent_closed'));
   }
 
-  private async audit(
+  private audit(
     actor: Actor,
     clusterId: string,
     target: Target,
     outcome: { end: string; bytes_to_target: number; bytes_from_target: number; started: number },
-  ): Promise<void> {
-    const record = await recordAudit(this.options.sql, actor, {
+  ): void {
+    this.options.audit.add(actor, {
       auditableType: 'Tunnel',
       auditableId: actor.requestUuid ?? randomUUID(),
       action: 'tunnel',
@@ -465,6 +466,5 @@ export class TunnelEndpoint {
         duration_ms: Date.now() - outcome.started,
       },
     });
-    this.options.printAudit(record);
   }
 }

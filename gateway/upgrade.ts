@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
+import { AuditWriter } from '../shared/audit.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
@@ -41,12 +42,13 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
   });
   await agents.start();
   const broker = new TunnelBroker(agents, deps.metrics);
+  const tunnelAudit = new AuditWriter(deps.sql, deps.printAudit, deps.logger);
   const tunnelEndpoint = new TunnelEndpoint({
     sql: deps.sql,
     wss,
     broker,
     authenticate,
-    printAudit: deps.printAudit,
+    audit: tunnelAudit,
     logger: deps.logger,
     invalidations: app.invalidations,
   });
@@ -74,8 +76,8 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
   });
   // Before the HTTP server waits for its connections: WebSockets would keep it open forever.
   app.addHook('preClose', async () => {
-    await agents.stop();
     tunnelEndpoint.stop();
-    await telemetry.stop();
+    await agents.stop();
+    await Promise.all([telemetry.stop(), tunnelAudit.stop()]);
   });
 }

@@ -1,5 +1,6 @@
 // The audit trail: one row per change and one `[audit]` line on stdout, secrets masked.
-import type { Queryable } from './db/connect.js';
+import type { Queryable, Sql } from './db/connect.js';
+import type { Logger } from './logger.js';
 
 export interface Actor {
   userType: 'ApiToken' | 'User' | 'System' | 'Agent';
@@ -52,9 +53,8 @@ export function maskSecrets(value: unknown): unknown {
   );
 }
 
-/** Writes the audit row inside the caller's transaction; print the record once it commits. */
-export async function recordAudit(tx: Queryable, actor: Actor, entry: AuditEntry): Promise<AuditRecord> {
-  const record: AuditRecord = {
+function auditRecord(actor: Actor, entry: AuditEntry): AuditRecord {
+  return {
     auditable_type: entry.auditableType,
     auditable_id: entry.auditableId,
     action: entry.action,
@@ -65,6 +65,11 @@ export async function recordAudit(tx: Queryable, actor: Actor, entry: AuditEntry
     workspace_slug: actor.workspaceSlug,
     audited_changes: maskSecrets(entry.changes ?? {}) as Record<string, unknown>,
   };
+}
+
+/** Writes the audit row inside the caller's transaction; print the record once it commits. */
+export async function recordAudit(tx: Queryable, actor: Actor, entry: AuditEntry): Promise<AuditRecord> {
+  const record = auditRecord(actor, entry);
   await tx`insert into audit_records (workspace_id, auditable_type, auditable_id, action, user_type, user_name,
       remote_address, request_uuid, workspace_slug, audited_changes)
     values (${actor.workspaceId}, ${record.auditable_type}, ${record.auditable_id}, ${record.action},
@@ -73,13 +78,106 @@ export async function recordAudit(tx: Queryable, actor: Actor, entry: AuditEntry
   return record;
 }
 
-export type AuditPrinter = (record: AuditRecord) => void;
+/** Prints records once they are stored; several at once when they were stored together. */
+export type AuditPrinter = (...records: AuditRecord[]) => void;
 
 /** The stdout line log shippers filter on, as in the reference: `<time> [audit] {json}`. */
 export function stdoutAuditPrinter(
-  write: (line: string) => void = (line) => process.stdout.write(line),
+  write: (lines: string) => void = (lines) => process.stdout.write(lines),
 ): AuditPrinter {
-  return (record) => write(`${new Date().toISOString()} [audit] ${JSON.stringify(record)}\n`);
+  return (...records) => {
+    const time = new Date().toISOString();
+    write(records.map((record) => `${time} [audit] ${JSON.stringify(record)}\n`).join(''));
+  };
+}
+
+interface PendingAudit {
+  workspaceId: string | null;
+  record: AuditRecord;
+  at: Date;
+}
+
+const AUDIT_FLUSH_MS = 50;
+const AUDIT_BATCH = 500;
+/** Rows kept while the database is away; older ones beyond this are dropped, and logged. */
+const AUDIT_MAX_PENDING = 100_000;
+
+/**
+ * Audit rows no caller waits for (a tunnel's end), written in batches: one insert and one stdout
+ * write for many. Opening and closing thousands of tunnels a second would otherwise cost each a
+ * transaction of its own. Rows that fail are retried; `stop()` writes what is left.
+ */
+export class AuditWriter {
+  private pending: PendingAudit[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private stopped = false;
+  /** The last write failed: wait for the retry timer instead of trying at every new row. */
+  private retrying = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly print: AuditPrinter,
+    private readonly logger: Logger,
+  ) {}
+
+  add(actor: Actor, entry: AuditEntry): void {
+    this.pending.push({ workspaceId: actor.workspaceId, record: auditRecord(actor, entry), at: new Date() });
+    if (this.pending.length > AUDIT_MAX_PENDING) {
+      const dropped = this.pending.splice(0, this.pending.length - AUDIT_MAX_PENDING);
+      this.logger.error({ dropped: dropped.length }, 'audit rows dropped: the database is not taking them');
+    }
+    if (this.pending.length >= AUDIT_BATCH && !this.retrying) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), AUDIT_FLUSH_MS);
+  }
+
+  /** Writes everything queued, once more for rows that failed before. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.flush();
+    if (this.pending.length > 0) {
+      this.logger.error({ lost: this.pending.length }, 'audit rows not stored at shutdown');
+    }
+  }
+
+  private flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing = this.flushing.then(async () => {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, AUDIT_BATCH);
+        this.retrying = !(await this.write(batch));
+        if (this.retrying) {
+          // Kept in order for the next try, a second later or at stop().
+          this.pending.unshift(...batch);
+          if (!this.stopped) this.timer ??= setTimeout(() => void this.flush(), AUDIT_FLUSH_MS * 20);
+          return;
+        }
+      }
+    });
+    return this.flushing;
+  }
+
+  private async write(batch: PendingAudit[]): Promise<boolean> {
+    const rows = batch.map(({ workspaceId, record, at }) => ({
+      ...record,
+      workspace_id: workspaceId,
+      created_at: at.toISOString(),
+    }));
+    try {
+      await this.sql`insert into audit_records (workspace_id, auditable_type, auditable_id, action, user_type,
+          user_name, remote_address, request_uuid, workspace_slug, audited_changes, created_at)
+        select * from jsonb_to_recordset(${this.sql.json(rows as never)}) as r(workspace_id uuid,
+          auditable_type text, auditable_id text, action text, user_type text, user_name text,
+          remote_address text, request_uuid text, workspace_slug text, audited_changes jsonb,
+          created_at timestamptz)`;
+    } catch (error) {
+      this.logger.error({ err: error, rows: batch.length }, 'could not store audit rows; will retry');
+      return false;
+    }
+    this.print(...batch.map(({ record }) => record));
+    return true;
+  }
 }
 
 /** Rails-audited style changes: `{field: [old, new]}` for each field that differs. */

@@ -191,13 +191,14 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   // ---- StreamOwner ----
 
   schedule(stream: MuxStream): void {
-    this.sendAck(stream);
     if (stream.wantsFin) {
+      this.sendAck(stream);
       stream.markFinSent();
       this.sendControl(FrameType.WindowUpdate, Flag.FIN, stream.id, 0);
       return;
     }
     if (!stream.scheduled && stream.hasSendableData) {
+      this.sendAck(stream);
       stream.scheduled = true;
       (stream.priority ? this.priorityReady : this.bulkReady).push(stream);
       this.flushSoon();

@@ -183,8 +183,23 @@ describe('agent faults', () => {
     const { port } = stack.gateway;
     const old = stack.gateway.command;
     const connects = logged(agent.command, 'connected to the gateway').length;
+    // A connection open through the tunnel while the gateway stops is audited as it ends.
+    const open = await connectTo(tunnel.port);
+    open.on('error', () => {});
+    const hello = randomBytes(1000);
+    open.write(hello);
+    let echoed = 0;
+    open.on('data', (chunk: Buffer) => {
+      echoed += chunk.length;
+    });
+    await eventually('the echo through the open connection', async () => echoed >= hello.length || undefined);
     old.child.kill('SIGTERM');
     expect(await old.exited).toBe(0);
+    open.destroy();
+    const [stopped] = await stack.db.sql<{ audited_changes: Record<string, any> }[]>`
+      select audited_changes from audit_records
+      where auditable_type = 'Tunnel' and audited_changes->>'end' = 'gateway_stopped'`;
+    expect(stopped?.audited_changes).toMatchObject({ bytes_to_target: 1000, bytes_from_target: 1000 });
     await stack.waitForAgentStatus(clusterId, 'disconnected', 5_000);
 
     const restartedAt = Date.now();

@@ -51,9 +51,11 @@ export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Pro
     encryptor,
     logger: createLogger('silent', 'test'),
     metrics: createMetrics(db.sql, 'commander-test', 5),
-    printAudit: (record) => {
-      audit.push(record);
-      auditLines.push(`[audit] ${JSON.stringify(record)}`);
+    printAudit: (...records) => {
+      for (const record of records) {
+        audit.push(record);
+        auditLines.push(`[audit] ${JSON.stringify(record)}`);
+      }
     },
     publicUrl: 'http://127.0.0.1',
     oidc: options.oidc,

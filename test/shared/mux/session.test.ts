@@ -69,31 +69,38 @@ function framesOf(bytes: Buffer): Array<[number, number, number]> {
 }
 
 describe('mux session', () => {
-  it('sends what one turn produced in one write: a SYN with its first data, an ACK with the answer', async () => {
-    const { client, server, writes } = recordedPair();
-    server.on('stream', (stream: MuxStream) => {
-      // Answers one event loop turn later, as a tunnel's dial does.
-      stream.once('data', () => setImmediate(() => stream.write('ok')));
-    });
-    const stream = client.open();
-    stream.write('dial');
-    const [answer] = await once(stream, 'data');
-    expect(answer.toString()).toBe('ok');
-    expect(writes.client.map(framesOf)).toEqual([
-      [
-        [FrameType.WindowUpdate, Flag.SYN, 1],
-        [FrameType.Data, 0, 1],
-      ],
-    ]);
-    // The ACK waited for the stream's first frame instead of costing a write of its own.
-    expect(writes.server.map(framesOf)).toEqual([
-      [
-        [FrameType.WindowUpdate, Flag.ACK, 1],
-        [FrameType.Data, 0, 1],
-      ],
-    ]);
-    expect(stream.established).toBe(true);
-  });
+  // A larger window travels as the SYN's window update (a tunnel's 4 MiB); the ACK still waits.
+  it.each([
+    ['the initial window', undefined],
+    ['a larger window', 4 * MiB],
+  ])(
+    'sends what one turn produced in one write: a SYN with its first data, an ACK with the answer (%s)',
+    async (_name, window) => {
+      const { client, server, writes } = recordedPair();
+      server.on('stream', (stream: MuxStream) => {
+        // Answers one event loop turn later, as a tunnel's dial does.
+        stream.once('data', () => setImmediate(() => stream.write('ok')));
+      });
+      const stream = client.open({ window });
+      stream.write('dial');
+      const [answer] = await once(stream, 'data');
+      expect(answer.toString()).toBe('ok');
+      expect(writes.client.map(framesOf)).toEqual([
+        [
+          [FrameType.WindowUpdate, Flag.SYN, 1],
+          [FrameType.Data, 0, 1],
+        ],
+      ]);
+      // The ACK waited for the stream's first frame instead of costing a write of its own.
+      expect(writes.server.map(framesOf)).toEqual([
+        [
+          [FrameType.WindowUpdate, Flag.ACK, 1],
+          [FrameType.Data, 0, 1],
+        ],
+      ]);
+      expect(stream.established).toBe(true);
+    },
+  );
 
   it('acknowledges a stream that sends nothing within the ACK delay', async () => {
     const { client, server, writes } = recordedPair();

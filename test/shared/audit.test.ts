@@ -1,0 +1,98 @@
+// The batched audit writer (tunnels' audit rows): order, masking, one insert and one print per
+// batch, nothing lost while the table cannot be written, and what is queued stored at stop().
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Actor, type AuditRecord, AuditWriter, MASK } from '../../shared/audit.js';
+import { createLogger } from '../../shared/logger.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+
+const actor: Actor = {
+  userType: 'ApiToken',
+  userName: 'ops',
+  remoteAddress: '127.0.0.1',
+  requestUuid: null,
+  workspaceId: null,
+  workspaceSlug: 'main',
+};
+
+describe('audit writer', () => {
+  let db: TestDatabase;
+  let printed: AuditRecord[][];
+  let writer: AuditWriter;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+  });
+  afterAll(() => db.drop());
+
+  const start = () => {
+    printed = [];
+    writer = new AuditWriter(db.sql, (...records) => printed.push(records), createLogger('silent', 'test'));
+  };
+  const add = (id: string) =>
+    writer.add(actor, {
+      auditableType: 'Tunnel',
+      auditableId: id,
+      action: 'tunnel',
+      changes: { target: '10.0.0.1:22', token: 'not for the log' },
+    });
+  const stored = async (prefix: string) =>
+    db.sql<{ auditable_id: string; audited_changes: Record<string, unknown>; created_at: Date }[]>`
+      select auditable_id, audited_changes, created_at from audit_records
+      where auditable_id like ${`${prefix}%`} order by id`;
+  const until = async (check: () => Promise<boolean>, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  it('stores 1,200 rows in order, masked, in a few batches, each printed once after it is stored', async () => {
+    start();
+    const before = new Date();
+    const ids = Array.from({ length: 1200 }, (_, i) => `order-${String(i).padStart(4, '0')}`);
+    for (const id of ids) add(id);
+    await until(async () => (await stored('order-')).length === ids.length, 5000);
+    const rows = await stored('order-');
+    expect(rows.map((row) => row.auditable_id)).toEqual(ids);
+    expect(rows[0]?.audited_changes).toEqual({ target: '10.0.0.1:22', token: MASK });
+    // created_at is when the row was added, not when its batch was written.
+    expect(rows[0]?.created_at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+    await until(async () => printed.flat().length === ids.length, 2000);
+    expect(printed.flat().map((record) => record.auditable_id)).toEqual(ids);
+    expect(printed.length).toBeLessThanOrEqual(4);
+    await writer.stop();
+  });
+
+  it('keeps rows while the table cannot be written and stores them, in order, once it can', async () => {
+    start();
+    await db.sql`alter table audit_records rename to audit_records_away`;
+    try {
+      for (let i = 0; i < 5; i++) add(`outage-${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(printed).toEqual([]);
+    } finally {
+      await db.sql`alter table audit_records_away rename to audit_records`;
+    }
+    add('outage-5');
+    await until(async () => (await stored('outage-')).length === 6, 5000);
+    expect((await stored('outage-')).map((row) => row.auditable_id)).toEqual([
+      'outage-0',
+      'outage-1',
+      'outage-2',
+      'outage-3',
+      'outage-4',
+      'outage-5',
+    ]);
+    await writer.stop();
+  });
+
+  it('writes what is queued when it stops, without waiting for its timer', async () => {
+    start();
+    add('stop-0');
+    add('stop-1');
+    await writer.stop();
+    expect((await stored('stop-')).map((row) => row.auditable_id)).toEqual(['stop-0', 'stop-1']);
+    expect(printed.flat()).toHaveLength(2);
+  });
+});
