@@ -330,10 +330,14 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     this.flushSoon();
   }
 
+  /**
+   * Flushes once this event loop turn is done (after its I/O callbacks and promise chains), so
+   * what one turn produced shares a write: a reset and the next stream's SYN and dial, say.
+   */
   private flushSoon(): void {
     if (this.flushQueued || this.blocked) return;
     this.flushQueued = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.flushQueued = false;
       this.flush();
     });
