@@ -60,6 +60,7 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   private readonly bulkReady: MuxStream[] = [];
   private blocked = false;
   private flushQueued = false;
+  private turnFlushQueued = false;
   private unacknowledged = 0;
   private localGoAway = false;
   private remoteGoAway = false;
@@ -208,6 +209,8 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   sendWindowUpdate(stream: MuxStream, delta: number, flags = 0): void {
     this.sendAck(stream);
     this.sendControl(FrameType.WindowUpdate, flags, stream.id, delta);
+    // Credit gates the peer's sending: it leaves as soon as data would, not at the turn's end.
+    this.flushSoon();
   }
 
   sendReset(stream: MuxStream): void {
@@ -327,18 +330,28 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
 
   private sendControl(type: FrameType, flags: number, streamId: number, value: number): void {
     this.control.push([encodeHeader(type, flags, streamId, value)]);
-    this.flushSoon();
+    this.flushThisTurn();
   }
 
-  /**
-   * Flushes once this event loop turn is done (after its I/O callbacks and promise chains), so
-   * what one turn produced shares a write: a reset and the next stream's SYN and dial, say.
-   */
+  /** Data goes out once the current callback and its promise chains are done: a bulk stream keeps the pipe full. */
   private flushSoon(): void {
     if (this.flushQueued || this.blocked) return;
     this.flushQueued = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.flushQueued = false;
+      this.flush();
+    });
+  }
+
+  /**
+   * Control frames wait for the end of this event loop turn and leave with whatever else it
+   * produced: a reset with the next stream's SYN and dial, say, in one write instead of two.
+   */
+  private flushThisTurn(): void {
+    if (this.turnFlushQueued || this.blocked) return;
+    this.turnFlushQueued = true;
+    setImmediate(() => {
+      this.turnFlushQueued = false;
       this.flush();
     });
   }
