@@ -56,6 +56,9 @@ const CLOSE_CODES: Partial<Record<MuxError['code'], number>> = {
   remote_go_away: CloseCode.goingAway,
 };
 
+/** Buffers from this size on are sent as they are rather than copied into a shared message. */
+const COPY_LIMIT = 1024;
+
 export interface WebSocketTransportOptions {
   /** Bytes handed to the socket but not yet written before the session waits (default 256 KiB). */
   highWaterMark?: number;
@@ -77,18 +80,38 @@ export function sessionOverWebSocket(
   const low = high / 4;
   let inflight = 0;
   let waiting = false;
+  const send = (data: Buffer) => {
+    inflight += data.length;
+    ws.send(data, { binary: true }, () => {
+      inflight -= data.length;
+      if (waiting && inflight <= low) {
+        waiting = false;
+        session.drained();
+      }
+    });
+  };
   const session = new Session(
     {
       write(buffers) {
-        const data = buffers.length === 1 ? (buffers[0] as Buffer) : Buffer.concat(buffers);
-        inflight += data.length;
-        ws.send(data, { binary: true }, () => {
-          inflight -= data.length;
-          if (waiting && inflight <= low) {
-            waiting = false;
-            session.drained();
+        // Bulk payloads go as messages of their own, never copied; the small frames between
+        // them (headers, control) are joined. All messages of the batch leave in one write.
+        const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
+        socket?.cork();
+        let small: Buffer[] = [];
+        const sendSmall = () => {
+          if (small.length > 0) send(small.length === 1 ? (small[0] as Buffer) : Buffer.concat(small));
+          small = [];
+        };
+        for (const buffer of buffers) {
+          if (buffer.length < COPY_LIMIT) {
+            small.push(buffer);
+            continue;
           }
-        });
+          sendSmall();
+          send(buffer);
+        }
+        sendSmall();
+        socket?.uncork();
         if (inflight < high) return true;
         waiting = true;
         return false;
