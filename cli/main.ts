@@ -1,23 +1,9 @@
 #!/usr/bin/env node
 // `commander <command>`: finds the command, parses its flags strictly and runs it.
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from '../shared/config.js';
 import { KeyCheckError } from '../shared/db/key-check.js';
 import { type Command, commands, UsageError } from './commands.js';
-
-/**
- * Keeps V8's young generation at its initial size (1 MiB semi-spaces). Moving bytes allocates
- * fast (every socket read is a new 64 KiB buffer), so V8 would grow it to 32 MiB; a young
- * generation larger than the room left below the old generation's limit makes V8 start a full
- * (incremental and concurrent) marking after nearly every scavenge. Measured in a gateway relaying
- * 600 MB/s: 74 mark-compacts in 15 s, and bursts of a third of a core; kept small, 11-21.
- * Node has no other way for a program to set this for itself, and it must happen before the
- * young generation grows.
- */
-function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-}
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -70,7 +56,6 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`Usage: ${command.usage}\n`);
     return;
   }
-  keepYoungGenerationSmall();
   await command.run(parsed.values);
 }
 

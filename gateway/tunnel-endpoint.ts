@@ -35,8 +35,8 @@ import { type OpenTunnel, TUNNEL_WINDOW, type TunnelBroker, TunnelError } from '
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
 /**
- * Tunnels one multiplexed client may hold open. Each may park up to its 4 MiB window here
- * while its target is slower than the client, so this bounds a session to 1 GiB.
+ * Tunnels one multiplexed client may hold open. Each may park its window here while its target
+ * is slower than the client: 256 KiB, and what it grew by out of the session's 8 MiB budget.
  */
 const CLIENT_MAX_STREAMS = 256;
 

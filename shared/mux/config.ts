@@ -6,10 +6,18 @@ export interface MuxConfig {
   acceptBacklog: number;
   /** Most streams open at once; a SYN beyond it is answered with RST. */
   maxStreams: number;
-  /** Receive window of streams the peer opens (bytes; at least the spec's 256 KiB). */
+  /**
+   * Largest receive window of streams the peer opens (bytes; at least the spec's 256 KiB). A
+   * window starts at 256 KiB and grows towards this as the application reads.
+   */
   streamWindow: number;
   /** The largest window any stream may ask for (bounds memory per paused stream). */
   maxStreamWindow: number;
+  /**
+   * Bytes all streams together may hold beyond their first 256 KiB each (credit granted and data
+   * not yet read): what a window grows by comes from here, so many busy streams share it.
+   */
+  sessionWindow: number;
   /** Most payload bytes in one data frame we send: smaller frames interleave streams more finely. */
   maxFrameSize: number;
   /** Ping the peer this often (ms); 0 disables keepalive. */
@@ -23,6 +31,7 @@ export const defaultConfig: MuxConfig = {
   maxStreams: 4096,
   streamWindow: INITIAL_WINDOW,
   maxStreamWindow: 16 * 1024 * 1024,
+  sessionWindow: 8 * 1024 * 1024,
   maxFrameSize: 64 * 1024,
   keepaliveInterval: 10_000,
   keepaliveTimeout: 10_000,

@@ -70,6 +70,8 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private keepalivePing: number | undefined;
   private readonly delayedAcks: MuxStream[] = [];
+  /** What streams' windows have grown beyond 256 KiB, together; at most config.sessionWindow. */
+  private grown = 0;
   private ackTimer: NodeJS.Timeout | undefined;
   /** The newest round-trip time measured by a ping, in ms. */
   rtt: number | undefined;
@@ -122,7 +124,7 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     });
     this.streams.set(id, stream);
     this.unacknowledged += 1;
-    this.sendControl(FrameType.WindowUpdate, Flag.SYN, id, window - INITIAL_WINDOW);
+    this.sendControl(FrameType.WindowUpdate, Flag.SYN, id, 0);
     return stream;
   }
 
@@ -218,9 +220,16 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     if (this.closedWith === null) this.sendControl(FrameType.WindowUpdate, Flag.RST, stream.id, 0);
   }
 
+  growWindow(from: number, to: number): number {
+    const growth = Math.max(0, Math.min(to - from, this.config.sessionWindow - this.grown));
+    this.grown += growth;
+    return from + growth;
+  }
+
   forget(stream: MuxStream): void {
     if (this.streams.get(stream.id) !== stream) return;
     this.streams.delete(stream.id);
+    this.grown -= stream.currentWindow - INITIAL_WINDOW;
     if (!stream.established) {
       stream.established = true;
       this.unacknowledged -= 1;
@@ -301,11 +310,11 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     return stream;
   }
 
-  /** The ACK of a stream the peer opened, with our window beyond the initial one. */
+  /** The ACK of a stream the peer opened; its window grows later, as it is read. */
   private sendAck(stream: MuxStream): void {
     if (!stream.ackPending) return;
     stream.ackPending = false;
-    this.sendControl(FrameType.WindowUpdate, Flag.ACK, stream.id, stream.window - INITIAL_WINDOW);
+    this.sendControl(FrameType.WindowUpdate, Flag.ACK, stream.id, 0);
   }
 
   private sendDelayedAcks(): void {

@@ -1,13 +1,15 @@
 // One multiplexed stream: a Node Duplex with credit-based flow control. The receive window is
 // handed back to the peer only as the application reads, so a paused reader bounds memory.
 import { Duplex } from 'node:stream';
-import { MuxError, stacklessError } from './frame.js';
+import { INITIAL_WINDOW, MuxError, stacklessError } from './frame.js';
 
 /** What a stream needs from its session; keeps the two files' state apart. */
 export interface StreamOwner {
   /** The stream has data (and window) or a FIN to send. */
   schedule(stream: MuxStream): void;
   sendWindowUpdate(stream: MuxStream, delta: number, flags?: number): void;
+  /** Grows a stream's window from `from` towards `to` as far as the session's budget allows. */
+  growWindow(from: number, to: number): number;
   sendReset(stream: MuxStream): void;
   forget(stream: MuxStream): void;
 }
@@ -19,7 +21,7 @@ interface PendingWrite {
 }
 
 export interface StreamOptions {
-  /** Receive window in bytes (default: the session's streamWindow). */
+  /** Largest receive window in bytes (default: the session's streamWindow). */
   window?: number;
   /** Priority streams (control traffic) are sent before bulk streams. */
   priority?: boolean;
@@ -28,8 +30,14 @@ export interface StreamOptions {
 export class MuxStream extends Duplex {
   /** Priority streams (control traffic) are sent before bulk streams. */
   priority: boolean;
-  /** The receive window we promise; credit is topped back up to it as data is read. */
+  /** The largest receive window this stream may grow to. */
   readonly window: number;
+  /**
+   * The receive window now: credit is topped back up to it as data is read. It starts at the
+   * spec's 256 KiB and doubles (up to `window`, within the session's budget) each time the
+   * application has read half of it.
+   */
+  currentWindow = INITIAL_WINDOW;
   /** Bytes we may still send before the peer grants more. */
   sendWindow: number;
   /** True once the peer acknowledged the stream (or when the peer opened it). */
@@ -58,7 +66,7 @@ export class MuxStream extends Duplex {
   ) {
     super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
     this.window = options.window;
-    this.recvCredit = options.window;
+    this.recvCredit = INITIAL_WINDOW;
     this.sendWindow = options.sendWindow;
     this.priority = options.priority;
     this.established = options.established;
@@ -167,14 +175,23 @@ export class MuxStream extends Duplex {
     this.returnCredit();
   }
 
-  /** Tops the peer's credit back up once half the window has been read, not for every read. */
+  /**
+   * Tops the peer's credit back up once half the window has been read, not for every read; a
+   * reader that keeps up earns a larger window.
+   */
   private returnCredit(): void {
     if (this.finReceived || this.destroyed) return;
-    const consumed = this.window - this.recvCredit - this.inboundBytes;
-    if (consumed >= this.window / 2) {
-      this.recvCredit += consumed;
-      this.owner.sendWindowUpdate(this, consumed);
+    const held = this.recvCredit + this.inboundBytes;
+    if (this.currentWindow - held < this.currentWindow / 2) return;
+    if (this.currentWindow < this.window) {
+      this.currentWindow = this.owner.growWindow(
+        this.currentWindow,
+        Math.min(this.window, this.currentWindow * 2),
+      );
     }
+    const delta = this.currentWindow - held;
+    this.recvCredit += delta;
+    this.owner.sendWindowUpdate(this, delta);
   }
 
   private maybeForget(): void {

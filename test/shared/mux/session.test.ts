@@ -68,6 +68,37 @@ function framesOf(bytes: Buffer): Array<[number, number, number]> {
   return frames;
 }
 
+/** Bytes a stream holds that its reader has not taken. */
+function held(stream: MuxStream): number {
+  return stream.readableLength + (stream as unknown as { inboundBytes: number }).inboundBytes;
+}
+
+/** Writes 64 KiB chunks whenever the stream takes them, until it closes. */
+function keepWriting(stream: MuxStream): void {
+  const chunk = Buffer.alloc(64 * 1024, 2);
+  stream.on('error', () => {});
+  const pump = () => {
+    while (!stream.destroyed && stream.write(chunk)) {}
+  };
+  stream.on('drain', pump);
+  pump();
+}
+
+/** Reads `bytes` from the stream, then stops reading. */
+function readThenPause(stream: MuxStream, bytes: number): Promise<void> {
+  let read = 0;
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer) => {
+      read += chunk.length;
+      if (read < bytes) return;
+      stream.off('data', onData);
+      stream.pause();
+      resolve();
+    };
+    stream.on('data', onData);
+  });
+}
+
 describe('mux session', () => {
   // A larger window travels as the SYN's window update (a tunnel's 4 MiB); the ACK still waits.
   it.each([
@@ -207,23 +238,44 @@ describe('mux session', () => {
     expect(offered).toBeLessThan(2 * MiB);
   });
 
-  it('honours a larger window for bulk streams', async () => {
+  it("grows a bulk stream's window to its maximum as the reader keeps up, and no further", async () => {
     const { client, server } = await pair();
     const accepted = nextStream(server);
     const bulk = client.open({ window: 4 * MiB });
     const remote = await accepted;
-    // the opener's receive window: the acceptor may send 4 MiB before the opener reads
-    bulk.pause();
-    const chunk = Buffer.alloc(64 * 1024, 2);
-    const pump = () => {
-      while (remote.write(chunk)) {}
-    };
-    remote.on('drain', pump);
-    pump();
+    keepWriting(remote);
+    await readThenPause(bulk, 8 * MiB);
+    expect(bulk.currentWindow).toBe(4 * MiB);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const buffered = bulk.readableLength + (bulk as unknown as { inboundBytes: number }).inboundBytes;
-    expect(buffered).toBeGreaterThan(3 * MiB);
-    expect(buffered).toBeLessThanOrEqual(4 * MiB + 64 * 1024);
+    // the acceptor keeps writing, but a paused reader holds no more than the window
+    expect(held(bulk)).toBeGreaterThan(2 * MiB);
+    expect(held(bulk)).toBeLessThanOrEqual(4 * MiB + 64 * 1024);
+  });
+
+  it("shares the session's budget among busy streams, and frees it as they close", async () => {
+    const sessionWindow = 2 * MiB;
+    const { client, server } = await pair({ sessionWindow });
+    const remotes: MuxStream[] = [];
+    server.on('stream', (s: MuxStream) => remotes.push(s));
+    const streams = Array.from({ length: 8 }, () => client.open({ window: 4 * MiB }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const remote of remotes) keepWriting(remote);
+    await Promise.all(streams.map((stream) => readThenPause(stream, 4 * MiB)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // eight 4 MiB windows would hold 32 MiB; together they hold their first 256 KiB each plus
+    // the session's budget
+    const windows = streams.reduce((sum, stream) => sum + stream.currentWindow, 0);
+    expect(windows).toBe(8 * INITIAL_WINDOW + sessionWindow);
+    const total = streams.reduce((sum, stream) => sum + held(stream), 0);
+    expect(total).toBeLessThanOrEqual(windows + 8 * 64 * 1024);
+    for (const stream of streams) stream.destroy();
+
+    // closed streams gave their share back: a new stream grows again
+    const accepted = nextStream(server);
+    const bulk = client.open({ window: 4 * MiB });
+    keepWriting(await accepted);
+    await readThenPause(bulk, 8 * MiB);
+    expect(bulk.currentWindow).toBe(INITIAL_WINDOW + sessionWindow);
   });
 
   it('frees stream ids: 2,000 streams opened and closed leave nothing behind', async () => {
