@@ -94,7 +94,8 @@ export function sessionOverWebSocket(
     {
       write(buffers) {
         // Bulk payloads go as messages of their own, never copied; the small frames between
-        // them (headers, control) are joined. All messages of the batch leave in one write.
+        // them (headers, control) are joined. All messages of the batch leave in one write: ws
+        // keeps its socket in `_socket` (no public getter), and corking it holds the writes.
         const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
         socket?.cork();
         let small: Buffer[] = [];
