@@ -3,7 +3,16 @@
 // A server already running on that directory (another `up`) is reused, not restarted.
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,47 +66,47 @@ export async function startEmbedded(
   const owner = runAs();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
-  if (!existsSync(join(pgdata, 'PG_VERSION'))) {
-    log(`initialising embedded PostgreSQL in ${pgdata}`);
-    rmSync(pgdata, { recursive: true, force: true });
-    writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
-    // initdb runs as the server's user and must read the password from a file it owns.
-    mkdirSync(pgdata, { mode: 0o700 });
-    const pwfile = join(dataDir, 'initdb-password');
-    writeFileSync(pwfile, readFileSync(passwordFile), { mode: 0o600 });
-    if (owner.uid !== undefined && owner.gid !== undefined) {
-      chmodSync(dataDir, 0o711);
-      chownSync(pgdata, owner.uid, owner.gid);
-      chownSync(pwfile, owner.uid, owner.gid);
-    }
-    try {
-      await run(
-        bin.initdb,
-        [
-          `--pgdata=${pgdata}`,
-          `--username=${USER}`,
-          `--pwfile=${pwfile}`,
-          '--auth=scram-sha-256',
-          '--encoding=UTF8',
-          '--no-locale',
-        ],
-        { ...owner, env: { ...process.env, LC_ALL: 'C' } },
-      );
-    } catch (error) {
-      rmSync(pgdata, { recursive: true, force: true });
-      throw new Error(`initdb failed: ${(error as { stderr?: string }).stderr || String(error)}`);
-    } finally {
-      rmSync(pwfile, { force: true });
-    }
-  }
-  const password = readFileSync(passwordFile, 'utf8').trim();
-  const urlFor = (port: number, database: string) =>
-    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-
-  // Other Commander processes on this data dir start and stop the same server. Decisions are
-  // taken under a lock file, and each process holds one "lease" connection while it runs, so
+  // Other Commander processes on this data dir create, start and stop the same server. Decisions
+  // are taken under a lock file, and each process holds one "lease" connection while it runs, so
   // whoever stops the server can see who still uses it.
   return withLock(dataDir, async () => {
+    if (!existsSync(join(pgdata, 'PG_VERSION'))) {
+      log(`initialising embedded PostgreSQL in ${pgdata}`);
+      rmSync(pgdata, { recursive: true, force: true });
+      writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+      // initdb runs as the server's user and must read the password from a file it owns.
+      mkdirSync(pgdata, { mode: 0o700 });
+      const pwfile = join(dataDir, 'initdb-password');
+      writeFileSync(pwfile, readFileSync(passwordFile), { mode: 0o600 });
+      if (owner.uid !== undefined && owner.gid !== undefined) {
+        chmodSync(dataDir, 0o711);
+        chownSync(pgdata, owner.uid, owner.gid);
+        chownSync(pwfile, owner.uid, owner.gid);
+      }
+      try {
+        await run(
+          bin.initdb,
+          [
+            `--pgdata=${pgdata}`,
+            `--username=${USER}`,
+            `--pwfile=${pwfile}`,
+            '--auth=scram-sha-256',
+            '--encoding=UTF8',
+            '--no-locale',
+          ],
+          { ...owner, env: { ...process.env, LC_ALL: 'C' } },
+        );
+      } catch (error) {
+        rmSync(pgdata, { recursive: true, force: true });
+        throw new Error(`initdb failed: ${(error as { stderr?: string }).stderr || String(error)}`);
+      } finally {
+        rmSync(pwfile, { force: true });
+      }
+    }
+    const password = readFileSync(passwordFile, 'utf8').trim();
+    const urlFor = (port: number, database: string) =>
+      `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+
     for (let attempt = 1; ; attempt += 1) {
       let port = runningPort(pgdata);
       if (port === undefined) {
@@ -147,7 +156,7 @@ async function withLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (!isAlive(Number(readFileSync(lockFile, 'utf8').trim() || 0))) {
+      if (lockIsStale(lockFile)) {
         rmSync(lockFile, { force: true });
         continue;
       }
@@ -159,6 +168,20 @@ async function withLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     rmSync(lockFile, { force: true });
+  }
+}
+
+/**
+ * A lock is stale when the process that took it is gone. The holder creates the file and then
+ * writes its pid, so an empty file is a lock being taken, not a stale one, unless it stays empty.
+ */
+function lockIsStale(lockFile: string): boolean {
+  try {
+    const pid = readFileSync(lockFile, 'utf8').trim();
+    if (pid) return !isAlive(Number(pid));
+    return Date.now() - statSync(lockFile).mtimeMs > 5000;
+  } catch {
+    return false; // released meanwhile: try again
   }
 }
 

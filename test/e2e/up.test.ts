@@ -201,3 +201,29 @@ describe('commander up on an empty data dir, without DATABASE_URL', () => {
     expect(existsSync(join(dir.path, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 });
+
+describe('commands started at once on a fresh data dir', () => {
+  const processes = new Processes();
+  const dirs: Array<ReturnType<typeof tempDir>> = [];
+  afterAll(async () => {
+    await processes.stopAll();
+    for (const dir of dirs) dir.remove();
+  });
+
+  // Both find no server and no PostgreSQL directory: one creates them, the other waits for it.
+  it('creates one embedded server that both use', async () => {
+    const dir = tempDir('commander-race-');
+    dirs.push(dir);
+    const port = await freePort();
+    const env = { COMMANDER_DATA_DIR: dir.path, COMMANDER_LISTEN: `127.0.0.1:${port}` };
+    const token = processes.run(['token', 'create', '--workspace', 'default', '--role', 'viewer'], env);
+    const up = processes.start(['up'], env);
+    await up.waitFor(/"msg":"gateway listening"/, 60_000);
+    const created = await token;
+    expect(created.code, created.stderr).toBe(0);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    expect(created.stdout.trim()).toMatch(/^cmdr_/);
+    expect(await up.stop('SIGTERM')).toBe(0);
+    expect(existsSync(join(dir.path, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+});
