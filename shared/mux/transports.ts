@@ -90,6 +90,12 @@ export function sessionOverWebSocket(
       }
     });
   };
+  /** Sends the small buffers gathered so far as one message, and empties the list. */
+  const sendJoined = (small: Buffer[]) => {
+    if (small.length === 0) return;
+    send(small.length === 1 ? (small[0] as Buffer) : Buffer.concat(small));
+    small.length = 0;
+  };
   const session = new Session(
     {
       write(buffers) {
@@ -98,20 +104,16 @@ export function sessionOverWebSocket(
         // keeps its socket in `_socket` (no public getter), and corking it holds the writes.
         const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
         socket?.cork();
-        let small: Buffer[] = [];
-        const sendSmall = () => {
-          if (small.length > 0) send(small.length === 1 ? (small[0] as Buffer) : Buffer.concat(small));
-          small = [];
-        };
+        const small: Buffer[] = [];
         for (const buffer of buffers) {
           if (buffer.length < COPY_LIMIT) {
             small.push(buffer);
             continue;
           }
-          sendSmall();
+          sendJoined(small);
           send(buffer);
         }
-        sendSmall();
+        sendJoined(small);
         socket?.uncork();
         if (inflight < high) return true;
         waiting = true;
