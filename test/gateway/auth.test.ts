@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 describe('auth matrix', () => {
@@ -32,8 +32,14 @@ describe('auth matrix', () => {
       headers: { authorization: `Bearer ${viewer}` },
     });
     expect(bearer.status).toBe(200);
-    const [row] = await gw.db.sql`select last_used_at from api_tokens where name = 'viewer-alpha'`;
-    expect(row?.last_used_at).toBeInstanceOf(Date);
+    // The gateway records the use after answering, so the row is written shortly after.
+    await vi.waitFor(
+      async () => {
+        const [row] = await gw.db.sql`select last_used_at from api_tokens where name = 'viewer-alpha'`;
+        expect(row?.last_used_at).toBeInstanceOf(Date);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
   });
 
   it('refuses a revoked token with 401', async () => {
