@@ -24,6 +24,11 @@ export interface MuxConfig {
   keepaliveInterval: number;
   /** A ping unanswered this long (ms) closes the session as dead. */
   keepaliveTimeout: number;
+  /**
+   * For a side that leaves pinging to its peer: no ping from the peer for this long (ms) closes
+   * the session as dead; 0 disables. Waiting costs nothing while pings arrive (no timer fires).
+   */
+  peerPingTimeout: number;
 }
 
 export const defaultConfig: MuxConfig = {
@@ -35,6 +40,7 @@ export const defaultConfig: MuxConfig = {
   maxFrameSize: 64 * 1024,
   keepaliveInterval: 10_000,
   keepaliveTimeout: 10_000,
+  peerPingTimeout: 0,
 };
 
 export function resolveConfig(overrides: Partial<MuxConfig> = {}): MuxConfig {

@@ -69,6 +69,8 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
   private readonly pings = new Map<number, PendingPing>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private keepalivePing: number | undefined;
+  /** Closes the session when the peer's pings stop (config.peerPingTimeout); re-armed by each. */
+  private peerPingTimer: NodeJS.Timeout | undefined;
   private readonly delayedAcks: MuxStream[] = [];
   /** What streams' windows have grown beyond 256 KiB, together; at most config.sessionWindow. */
   private grown = 0;
@@ -90,6 +92,13 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     this.decoder = new FrameDecoder(this.config.maxStreamWindow);
     this.nextStreamId = client ? 1 : 2;
     if (this.config.keepaliveInterval > 0) this.startKeepalive();
+    const silence = this.config.peerPingTimeout;
+    if (silence > 0) {
+      this.peerPingTimer = setTimeout(
+        () => this.close(new MuxError('keepalive_timeout', `no ping from the peer within ${silence} ms`)),
+        silence,
+      ).unref();
+    }
   }
 
   get closed(): boolean {
@@ -155,6 +164,7 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
     }
     this.closedWith = reason;
     clearInterval(this.keepaliveTimer);
+    clearTimeout(this.peerPingTimer);
     clearTimeout(this.ackTimer);
     this.delayedAcks.length = 0;
     const error = reason ?? new MuxError('session_closed', 'session closed');
@@ -324,6 +334,7 @@ export class Session extends EventEmitter<SessionEvents> implements StreamOwner 
 
   private handlePing(header: FrameHeader): void {
     if (header.flags & Flag.SYN) {
+      this.peerPingTimer?.refresh();
       this.sendControl(FrameType.Ping, Flag.ACK, 0, header.length);
       return;
     }

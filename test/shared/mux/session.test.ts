@@ -1,10 +1,18 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Flag, FrameType, HEADER_LENGTH, INITIAL_WINDOW, MuxError } from '../../../shared/mux/frame.js';
+import {
+  encodeHeader,
+  Flag,
+  FrameType,
+  HEADER_LENGTH,
+  INITIAL_WINDOW,
+  MuxError,
+} from '../../../shared/mux/frame.js';
 import { ACK_DELAY_MS, Session } from '../../../shared/mux/session.js';
 import type { MuxStream } from '../../../shared/mux/stream.js';
-import { readAll, sessionPair, writeRandom } from '../../support/mux.js';
+import { sessionOverSocket } from '../../../shared/mux/transports.js';
+import { readAll, sessionPair, socketPair, writeRandom } from '../../support/mux.js';
 
 const MiB = 1024 * 1024;
 const cleanups: Array<() => void> = [];
@@ -354,6 +362,30 @@ describe('mux session', () => {
     const [reason] = await once(client, 'close');
     expect((reason as MuxError).code).toBe('keepalive_timeout');
     expect(Date.now() - started).toBeLessThanOrEqual(250);
+  });
+
+  it('a side that leaves pinging to its peer answers, never pings, and closes once the pings stop', async () => {
+    const [peer, socket] = await socketPair();
+    const server = sessionOverSocket(socket, false, { keepaliveInterval: 0, peerPingTimeout: 200 });
+    cleanups.push(() => peer.destroy());
+    const received: Buffer[] = [];
+    peer.on('data', (chunk: Buffer) => received.push(chunk));
+    const closed = once(server, 'close');
+    // Pings every 100 ms for 600 ms, three times as long as the timeout: the session stays up.
+    for (let id = 1; id <= 6; id += 1) {
+      peer.write(encodeHeader(FrameType.Ping, Flag.SYN, 0, id));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(server.closed).toBe(false);
+    const lastPing = Date.now();
+    const [reason] = await closed;
+    expect((reason as MuxError).code).toBe('keepalive_timeout');
+    expect(Date.now() - lastPing).toBeGreaterThanOrEqual(100);
+    expect(Date.now() - lastPing).toBeLessThan(300);
+    // Six answers, and not one ping of its own.
+    expect(framesOf(Buffer.concat(received))).toEqual(
+      [1, 2, 3, 4, 5, 6].map(() => [FrameType.Ping, Flag.ACK, 0]),
+    );
   });
 
   it('fails every open stream with the reason when the connection drops', async () => {
