@@ -7,9 +7,9 @@
 // The machine is shared and noisy, so every figure is the median of up to ROUNDS rounds that
 // alternate the three paths (raw, ssh, tunnel), each round moving half the bytes; every round is
 // logged on stderr. Fewer rounds run when the time budget is spent. On 2 cores the tunnel's five
-// busy processes (client, tunnel, gateway, agent, target) contend for the CPU, and a round where
-// the scheduler places them badly costs up to twice the CPU per byte in the same code (measured
-// from /proc: same profile, more time in the kernel's loopback writes), hence five rounds.
+// busy processes (client, tunnel, gateway, agent, target) contend for the CPU, and some rounds
+// cost a process up to twice the CPU per byte in the same code (measured from /proc; the CPU
+// profile has the same shape, with more time in the kernel's loopback writes), hence five rounds.
 // BENCH_TUNNEL_MIB scales the sizes (default 1024: 1 GiB on one stream, 1/8 of that on each of 16).
 import { log, Resources, startAgent, startGateway, startTargets, startTunnelCli } from './harness.js';
 import { report } from './report.js';
