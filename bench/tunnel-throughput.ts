@@ -10,8 +10,8 @@
 // busy processes (client, tunnel, gateway, agent, target) contend for the CPU, and some rounds
 // cost a process up to twice the CPU per byte in the same code (measured from /proc; the CPU
 // profile has the same shape, with more time in the kernel's loopback writes), hence five rounds.
-// BENCH_TUNNEL_MIB scales the sizes (default 1024: 1 GiB on one stream, 1/8 of that on each of 16,
-// and 1 GiB each way of warm-up per path).
+// BENCH_TUNNEL_MIB scales the measured sizes (default 1024: 1 GiB on one stream, 1/8 of that on each
+// of 16); the warm-up stays 1 GiB each way per path, since a smaller one measures a cold tunnel.
 import { log, Resources, startAgent, startGateway, startTargets, startTunnelCli } from './harness.js';
 import { report } from './report.js';
 import { sshCipher, startSshd, startSshForward } from './sshd.js';
@@ -20,6 +20,7 @@ import { pullThroughput, pushThroughput } from './traffic.js';
 const BENCH = 'tunnel-throughput';
 const MIB = 1024 * 1024;
 const ROUNDS = 5;
+const WARM_UP = 1024 * MIB;
 /**
  * Time for all measuring, shared equally by the scenarios: a scenario starts another round only
  * within its share, so a slow (or busy) machine gets fewer rounds instead of a bench of many minutes.
@@ -56,8 +57,8 @@ export async function run(databaseUrl: string): Promise<void> {
     // (even the target) spends more CPU per byte in the first GiB or so, in the kernel as much as
     // in Node, so the first measured round after a short warm-up was the tunnel's slowest.
     for (const ports of Object.values(paths)) {
-      await pushThroughput(ports.sink, 1, total);
-      await pullThroughput(ports.source, 1, total);
+      await pushThroughput(ports.sink, 1, WARM_UP);
+      await pullThroughput(ports.source, 1, WARM_UP);
     }
 
     const scenarios: Array<{
