@@ -11,12 +11,31 @@ export interface Actor {
   workspaceSlug: string | null;
 }
 
-export interface AuditEntry {
-  auditableType: string;
-  auditableId: string;
-  action: 'create' | 'update' | 'destroy' | string;
-  changes?: Record<string, unknown>;
-}
+/**
+ * Every kind of audited object and the actions recorded on it: the audit trail's vocabulary
+ * (docs/operations.md lists it for people).
+ */
+export const AUDIT_VOCABULARY = {
+  Cluster: ['create', 'update', 'update_resources', 'destroy'],
+  ApiToken: ['create', 'destroy'],
+  AgentToken: ['create'],
+  Agent: ['revoke'],
+  Task: ['create', 'cancel'],
+  Tunnel: ['tunnel'],
+} as const;
+
+type Vocabulary = typeof AUDIT_VOCABULARY;
+export type AuditableType = keyof Vocabulary;
+
+/** One audited change; the action must be one the object's type records. */
+export type AuditEntry = {
+  [Type in AuditableType]: {
+    auditableType: Type;
+    auditableId: string;
+    action: Vocabulary[Type][number];
+    changes?: Record<string, unknown>;
+  };
+}[AuditableType];
 
 export interface AuditRecord {
   auditable_type: string;
