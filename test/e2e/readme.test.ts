@@ -33,7 +33,7 @@ class Terminal {
   private count = 0;
 
   constructor(prefix: string[], cwd: string, preamble: string) {
-    const [command, ...argv] = [...prefix, 'bash', '--noprofile', '--norc'] as [string, ...string[]];
+    const [command = 'bash', ...argv] = [...prefix, 'bash', '--noprofile', '--norc'];
     const env = { ...process.env, LOG_LEVEL: 'info' } as Record<string, string | undefined>;
     delete env.DATABASE_URL;
     // Its own process group, so that closing it ends what it started in the background too.
