@@ -172,7 +172,11 @@ describe('agent identity', () => {
     expect(logged(second.command, 'enrolled this agent key with the gateway')).toHaveLength(0);
     await second.command.stop();
 
-    // The first agent kept its enrollment and its session.
+    // The first agent kept its enrollment and its session: the session it opened carries a
+    // tunnel made after the refusals.
+    expect(await echoVia(clusterA, 'first')).toBe(`first${ECHO_TRAILER.toString()}`);
+    expect(logged(agentA.command, 'connected to the gateway')).toHaveLength(1);
+    expect(logged(agentA.command, 'disconnected from the gateway')).toHaveLength(0);
     const [row] = await stack.db.sql<{ public_key: string }[]>`
       select public_key from agents where cluster_id = ${clusterA}`;
     expect(row?.public_key).toBe(storedKey(agentA.stateDir).public_key);
