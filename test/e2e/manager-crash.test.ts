@@ -1,7 +1,8 @@
 // Crash safety of the task queue with real manager processes: 4 replicas, 200 tasks over 50
-// clusters, one replica killed with SIGKILL mid-task. Every task finishes, none runs twice at
-// the same time, and no cluster ever has two tasks running at once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// clusters and one long task, the replica running the long one killed with SIGKILL mid-task.
+// Every task finishes, none runs twice at the same time, and no cluster ever has two tasks
+// running at once.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
 import type { RunningCommand } from '../support/process.js';
@@ -33,32 +34,47 @@ describe('manager crash safety', () => {
     const [ws] = await db.sql`insert into workspaces (slug) values ('crash') returning id`;
     const clusters = await db.sql`insert into clusters (workspace_id, name)
       select ${ws?.id}, 'c' || n from generate_series(1, 50) n returning id`;
+    const [longCluster] = await db.sql`insert into clusters (workspace_id, name)
+      values (${ws?.id}, 'long') returning id`;
     const replicas: RunningCommand[] = [];
     for (let i = 0; i < 4; i += 1) {
       const replica = processes.start(['manager'], { ...env, COMMANDER_REPLICA_ID: `r${i}` });
       await replica.waitFor(/"msg":"manager ready"/, 30_000);
       replicas.push(replica);
     }
-    // 200 tasks, 4 per cluster, each taking a little while.
+    // First a task long enough to be sure of killing its replica in the middle of it, then 200
+    // tasks, 4 per cluster, each taking a little while.
+    const [long] = await db.sql`insert into tasks (cluster_id, kind, params)
+      values (${longCluster?.id}, 'noop', ${db.sql.json({ sleep_ms: 3000 })}) returning id`;
     for (let round = 0; round < 4; round += 1) {
       await db.sql`insert into tasks (cluster_id, kind, params)
         select id, 'noop', ${db.sql.json({ sleep_ms: 40 })} from clusters where id in ${db.sql(clusters.map((c) => c.id))}`;
     }
-    // Kill one replica while it runs a task.
-    const victim = replicas[1] as RunningCommand;
-    await victim.waitFor(/"msg":"task started"/, 30_000);
-    await sleep(10);
+    // Kill the replica that runs the long task, once it has started it (its log says so).
+    const owner = await vi.waitFor(
+      async () => {
+        const [row] = await db.sql<{ lease_owner: string | null }[]>`
+          select lease_owner from tasks where id = ${long?.id} and status = 'running' and log like '%noop start%'`;
+        if (!row?.lease_owner) throw new Error('the long task has not started');
+        return row.lease_owner;
+      },
+      { timeout: 30_000, interval: 20 },
+    );
+    const victim = replicas[Number(owner.slice(1))] as RunningCommand;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await victim.exited;
+    // Still running when it died: it had no chance to finish.
+    const [held] = await db.sql`select status, lease_owner from tasks where id = ${long?.id}`;
+    expect(held).toMatchObject({ status: 'running', lease_owner: owner });
 
     const deadline = Date.now() + 60_000;
     for (;;) {
       const [row] = await db.sql`select count(*) filter (where status = 'succeeded')::int as done,
         count(*) filter (where status in ('failed', 'cancelled'))::int as bad from tasks`;
       expect(row?.bad).toBe(0);
-      if (row?.done === 200) break;
-      if (Date.now() > deadline) throw new Error(`only ${row?.done} of 200 tasks finished`);
+      if (row?.done === 201) break;
+      if (Date.now() > deadline) throw new Error(`only ${row?.done} of 201 tasks finished`);
       await sleep(200);
     }
 
@@ -83,10 +99,10 @@ describe('manager crash safety', () => {
       }
     }
     const killedRuns = runs.filter((run) => run.end === undefined);
-    // The killed replica's unfinished run is the only one without an end; it ended when it died.
-    expect(killedRuns.every((run) => run.replica === 'r1')).toBe(true);
+    // The killed replica's run of the long task is the only one without an end; it ended when it died.
+    expect(killedRuns.map((run) => [run.task, run.replica])).toEqual([[long?.id, owner]]);
     for (const run of killedRuns) run.end = killedAt;
-    expect(runs.filter((run) => run.end !== killedAt)).toHaveLength(200);
+    expect(runs.filter((run) => run.end !== killedAt)).toHaveLength(201);
     // Taken-over tasks ran more than once, but never at the same time.
     const overlaps = (key: (run: Run) => string) => {
       const groups = new Map<string, Run[]>();
@@ -103,7 +119,10 @@ describe('manager crash safety', () => {
     expect(overlaps((run) => run.task)).toBe(0);
     expect(overlaps((run) => run.cluster)).toBe(0);
     // The task the victim held was taken over by another replica once its lease expired.
-    expect(tasks.filter((task) => task.attempts >= 2).length).toBeGreaterThanOrEqual(1);
+    const longRuns = runs.filter((run) => run.task === long?.id);
+    expect(longRuns).toHaveLength(2);
+    expect(longRuns[1]?.replica).not.toBe(owner);
+    expect(tasks.find((task) => task.id === long?.id)?.attempts).toBe(2);
     // The survivors shared the work.
     const byReplica = new Set(runs.map((run) => run.replica));
     expect(byReplica.size).toBeGreaterThanOrEqual(3);

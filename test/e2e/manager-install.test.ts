@@ -1,7 +1,7 @@
 // Install and delete end to end: a real sshd, a manager process whose installer starts a real
 // `commander agent` from the uploaded bundle, so the task succeeds only when that agent dials in.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,8 +27,9 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     sshd = await startSshd();
     db = await freshDatabase();
     const installers = join(dir.path, 'installers.yaml');
-    // The installer starts the agent from the bundle, detached from the SSH session.
-    const install = `set -a; . {bundle}/agent.env; set +a; setsid nohup ${process.execPath} ${CLI} agent --state-dir {bundle}/state --heartbeat-interval 1 > {bundle}/agent.log 2>&1 < /dev/null & echo installer started`;
+    // The installer starts the agent from the bundle, detached from the SSH session. It also
+    // prints the enrollment token, as a careless installer might: the task log must mask it.
+    const install = `set -a; . {bundle}/agent.env; set +a; setsid nohup ${process.execPath} ${CLI} agent --state-dir {bundle}/state --heartbeat-interval 1 > {bundle}/agent.log 2>&1 < /dev/null & echo "enrollment token: $(cat {bundle}/enrollment-token)"; echo installer started`;
     writeFileSync(
       installers,
       [
@@ -140,7 +141,9 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     expect(task.status, task.log).toBe('succeeded');
     expect(task.log).toContain('| installer started');
     expect(task.log).toContain('agent connected');
-    expect(task.log).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/); // the enrollment token is masked
+    // The installer printed the token; the log has the line, with the token masked.
+    expect(task.log).toContain('| enrollment token: [FILTERED]');
+    expect(task.log).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
 
     const state = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
     expect(state.body).toMatchObject({ status: 'in_sync', agent_status: 'connected' });
@@ -152,6 +155,9 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     for (const file of ['agent.yaml', 'enrollment-token', 'agent.env']) {
       expect(statSync(join(bundleDir, file)).mode & 0o777).toBe(0o600);
     }
+    const enrollmentToken = readFileSync(join(bundleDir, 'enrollment-token'), 'utf8').trim();
+    expect(enrollmentToken).toMatch(/^eyJ/);
+    expect(task.log).not.toContain(enrollmentToken);
 
     // Delete: destroy runs over SSH, the agent's key is revoked, the cluster is archived.
     const deleted = await api(gateway, 'DELETE', `/api/v1/clusters/${id}`, { token });

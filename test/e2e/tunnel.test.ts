@@ -29,7 +29,7 @@ import {
   postgresTarget,
   type TunnelInstance,
 } from './agent-stack.js';
-import { api, auditRecords, sleep } from './helpers.js';
+import { api, auditRecords } from './helpers.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -218,7 +218,6 @@ describe('tunnel through a real agent', () => {
         `round ${round}: 100 concurrent tunnels, ${Math.round(payloads.reduce((n, p) => n + p.length, 0) / MiB)} MiB, ${ms} ms`,
       );
       expect(broken, `round ${round}: connections that did not get their exact echo and end`).toEqual([]);
-      expect(ms).toBeLessThan(20_000);
     }
     expect(echoTunnel.command.stderr()).toBe('');
   });
@@ -254,7 +253,21 @@ describe('tunnel through a real agent', () => {
       await eventually('the target behind the sink tunnel accepted', () =>
         sink.accepted > 0 ? true : undefined,
       );
-      await sleep(1500); // let both fill every buffer on the way
+      // Both writers are held back before the fast transfer starts: each waits for a drain that
+      // does not come (its count stands still between two looks), every buffer on its way full.
+      for (const entry of stalled) {
+        let last = -1;
+        await eventually(
+          'a stalled writer held back',
+          () => {
+            const held = entry.socket.writableNeedDrain && entry.sent === last;
+            last = entry.sent;
+            return held ? true : undefined;
+          },
+          20_000,
+          500,
+        );
+      }
       const result = await echoThrough(echoTunnel.port, BIG);
       expect(result.received.error).toBeUndefined();
       expect(result.received.ended).toBe(true);
@@ -266,7 +279,6 @@ describe('tunnel through a real agent', () => {
       );
       // Back-pressure reached the stalled writers instead of piling their bytes up somewhere.
       for (const entry of stalled) expect(entry.sent).toBeLessThan(256 * MiB);
-      await sleep(1000);
     } finally {
       peak = rss.stop();
       console.log(`peak RSS (MB): ${JSON.stringify(peak)}`);

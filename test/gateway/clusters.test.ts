@@ -158,6 +158,8 @@ describe('audit', () => {
       token,
       body: { name: 'robot', role: 'viewer' },
     });
+    expect(issued.status).toBe(201);
+    expect(issued.body.token).toMatch(/^cmdr_/);
     // a failed change writes nothing
     await gw.request('POST', '/api/v1/clusters', { token, body: { name: 'audited' } });
 
@@ -203,6 +205,8 @@ describe('audit', () => {
     expect(records[1].audited_changes.values).toEqual([{}, { a: 1 }]);
     expect(records[1].audited_changes.ssh[1]).toMatchObject({ host: 'h2', private_key: '[FILTERED]' });
     expect(records[2].audited_changes).toEqual({ status: ['new', 'deleting'] });
+    // The token's record names it and its role, and nothing else: no token, masked or not.
+    expect(records[3].audited_changes).toEqual({ name: 'robot', role: 'viewer' });
 
     const history = await gw.request('GET', `/api/v1/audit?auditable_id=${id}`, { token });
     expect(history.body.map((r: { action: string }) => r.action)).toEqual(['destroy', 'update', 'create']);

@@ -131,18 +131,16 @@ function widget(ns: string, name: string, app: string): KubernetesObject & { spe
 const established = (crd: V1CustomResourceDefinition) =>
   crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
 
-/** Polls the CRD until Established, as an agent must; returns how many reads it took. */
-async function waitEstablished(name: string): Promise<{ crd: V1CustomResourceDefinition; reads: number }> {
+/** Polls the CRD until Established, as an agent must. */
+async function waitEstablished(name: string): Promise<V1CustomResourceDefinition> {
   const extensions = kc.makeApiClient(ApiextensionsV1Api);
   let crd = await extensions.readCustomResourceDefinition({ name });
-  let reads = 1;
-  while (!established(crd)) {
+  for (let reads = 1; !established(crd); reads += 1) {
     if (reads > 100) throw new Error(`${name} never became Established`);
     await new Promise((resolve) => setTimeout(resolve, 20));
     crd = await extensions.readCustomResourceDefinition({ name });
-    reads += 1;
   }
-  return { crd, reads };
+  return crd;
 }
 
 describe('kube-api double with @kubernetes/client-node', () => {
@@ -230,6 +228,7 @@ describe('kube-api double with @kubernetes/client-node', () => {
 
   it('serves a CRD kind only once the CRD is Established', async () => {
     await apply(namespace('team-b'));
+    const release = kube.holdCrdEstablishment();
     await apply(WIDGET_CRD);
     const extensions = kc.makeApiClient(ApiextensionsV1Api);
     let crd = await extensions.readCustomResourceDefinition({ name: 'widgets.example.com' });
@@ -240,9 +239,8 @@ describe('kube-api double with @kubernetes/client-node', () => {
     expect(early.code).toBe(404);
     expect(early.status.reason).toBe('NotFound');
 
-    const waited = await waitEstablished('widgets.example.com');
-    expect(waited.reads).toBeGreaterThan(1);
-    crd = waited.crd;
+    release();
+    crd = await waitEstablished('widgets.example.com');
     expect(crd.status?.conditions?.find((c) => c.type === 'NamesAccepted')?.status).toBe('True');
     expect(crd.status?.acceptedNames?.kind).toBe('Widget');
 

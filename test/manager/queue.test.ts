@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TaskQueue } from '../../manager/queue.js';
 import { noopTask } from '../../manager/tasks/noop.js';
 import { PermanentError, Worker } from '../../manager/worker.js';
@@ -49,14 +49,22 @@ describe('task queue', () => {
   it('takes over a task whose lease expired, and the old owner can no longer touch it', async () => {
     const c = await cluster();
     const id = await task(c);
-    const dead = new TaskQueue(db.sql, 'dead', 200);
+    // Long enough that the claim right after the first one cannot come after it expired.
+    const dead = new TaskQueue(db.sql, 'dead', 1000);
     const alive = new TaskQueue(db.sql, 'alive', 10_000);
     expect((await dead.claim(['noop']))?.id).toBe(id);
     expect(await alive.claim(['noop'])).toBeUndefined();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const taken = await alive.claim(['noop']);
-    expect(taken?.id).toBe(id);
-    expect(taken?.attempts).toBe(2);
+    // The lease runs out in real time: claim until it has.
+    const taken = await vi.waitFor(
+      async () => {
+        const task = await alive.claim(['noop']);
+        if (!task) throw new Error('the lease has not expired yet');
+        return task;
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+    expect(taken.id).toBe(id);
+    expect(taken.attempts).toBe(2);
     expect(await dead.renew(id)).toBe('lost');
     expect(await dead.succeed(id)).toBe(false);
     expect(await alive.succeed(id)).toBe(true);
@@ -68,11 +76,13 @@ describe('task queue', () => {
     const id = await task(c, {}, { max_attempts: 2 });
     const queue = new TaskQueue(db.sql, 'r', 10_000);
     const first = await queue.claim(['noop']);
+    const failedAt = Date.now();
     expect(await queue.fail(first as never, 'boom', true)).toBe('retry');
+    expect(await queue.claim(['noop'])).toBeUndefined(); // not before its time
     const row = await statusOf(id);
     expect(row.status).toBe('pending');
-    expect(new Date(row.run_after).getTime()).toBeGreaterThan(Date.now() + 500);
-    expect(await queue.claim(['noop'])).toBeUndefined(); // not before its time
+    // The first retry waits a second from the failure (PostgreSQL's clock and ours are the machine's).
+    expect(new Date(row.run_after).getTime()).toBeGreaterThanOrEqual(failedAt + 1000);
     await db.sql`update tasks set run_after = now() where id = ${id}`;
     const second = await queue.claim(['noop']);
     expect(await queue.fail(second as never, 'boom again', true)).toBe('failed');
@@ -109,13 +119,15 @@ describe('worker', () => {
       await db.sql`insert into tasks (cluster_id, kind, params) values (${c?.id}, ${kind}, ${db.sql.json(params as never)}) returning id`;
     return t?.id as string;
   }
+  /** Waits for the status; far less than the worker's 60 s poll, so only a NOTIFY can wake it in time. */
   async function waitFor(id: string, status: string) {
-    for (let i = 0; i < 100; i += 1) {
-      const [row] = await db.sql`select status from tasks where id = ${id}`;
-      if (row?.status === status) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`task ${id} never became ${status}`);
+    await vi.waitFor(
+      async () => {
+        const [row] = await db.sql`select status from tasks where id = ${id}`;
+        expect(row?.status, `task ${id}`).toBe(status);
+      },
+      { timeout: 20_000, interval: 50 },
+    );
   }
 
   it('wakes on NOTIFY (no polling), runs the task, masks secrets, and handles failures and cancellation', async () => {
@@ -136,10 +148,11 @@ describe('worker', () => {
     });
     await worker.start();
     try {
-      const started = Date.now();
+      // The worker found nothing and sleeps, for its 60 s poll: the task below can wake it only
+      // through the NOTIFY its insert sends.
+      await vi.waitFor(() => expect((worker as unknown as { wake?: () => void }).wake).toBeDefined());
       const ok = await newTask();
       await waitFor(ok, 'succeeded');
-      expect(Date.now() - started).toBeLessThan(2000);
 
       const bad = await newTask({}, 'reconcile');
       await waitFor(bad, 'failed');

@@ -141,6 +141,12 @@ export interface KubeApi {
   failNext(filter: RequestFilter, failure: InjectedFailure, times?: number): void;
   /** While on, every request gets its connection reset (default) or a 503 Status. */
   setUnavailable(unavailable: boolean, mode?: 'reset' | '503'): void;
+  /**
+   * CRDs written from now on stay not Established until the returned function is called (then
+   * they become Established after the usual delay): the state a test sees does not depend on
+   * how fast it runs.
+   */
+  holdCrdEstablishment(): () => void;
   addNode(name: string, resources: NodeResources): KubeObject;
   addPersistentVolume(
     name: string,
@@ -1250,6 +1256,8 @@ class KubeApiServer implements KubeApi {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly gitVersion: string;
   private readonly establishDelay: number;
+  /** CRDs waiting for holdCrdEstablishment()'s release; undefined when nothing holds them. */
+  private heldCrds: KubeObject[] | undefined;
   private readonly maxBodyBytes: number;
   private readonly maxObjectBytes: number;
   private readonly workloadsReady: boolean;
@@ -1323,6 +1331,15 @@ class KubeApiServer implements KubeApi {
   rejectWhen(predicate: RejectPredicate): () => void {
     this.rejections.add(predicate);
     return () => this.rejections.delete(predicate);
+  }
+
+  holdCrdEstablishment(): () => void {
+    const held: KubeObject[] = [];
+    this.heldCrds = held;
+    return () => {
+      if (this.heldCrds === held) this.heldCrds = undefined;
+      for (const crd of held.splice(0)) this.scheduleEstablish(crd);
+    };
   }
 
   failNext(filter: RequestFilter, failure: InjectedFailure, times = 1): void {
@@ -1843,6 +1860,10 @@ class KubeApiServer implements KubeApi {
   /** A CRD becomes Established (its kind served) a little after it is written, as on a real server. */
   private scheduleEstablish(crd: KubeObject): void {
     if (isEstablished(crd)) return;
+    if (this.heldCrds) {
+      this.heldCrds.push(crd);
+      return;
+    }
     const name = crd.metadata.name ?? '';
     const uid = crd.metadata.uid;
     const timer = setTimeout(() => {

@@ -1,6 +1,7 @@
 // TCP pieces for tunnel tests: targets (echo, sink, firehose), bulk transfers with checksums,
 // and the resident memory of a process.
 import { createHash, type Hash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 
@@ -8,15 +9,27 @@ export interface TestServer {
   port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /**
+   * How many connections were made to the server before this call, once they have all been
+   * accepted: a connection of our own joins the back of the listening socket's queue, so when the
+   * server has it, it has every earlier one. A count that a slow runner cannot take too early.
+   * (That probe is not counted in `accepted`.)
+   */
+  acceptedBefore(): Promise<number>;
   readonly sockets: Set<Socket>;
   close(): Promise<void>;
 }
 
 function serve(handler: (socket: Socket) => void): Promise<TestServer> {
   const sockets = new Set<Socket>();
-  let accepted = 0;
+  /** The client port of every connection, in the order they were accepted. */
+  const arrivals: number[] = [];
+  /** Positions in `arrivals` that were acceptedBefore()'s probes. */
+  const probes = new Set<number>();
+  const arrived = new EventEmitter();
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
-    accepted += 1;
+    arrivals.push(socket.remotePort ?? 0);
+    arrived.emit('connection');
     sockets.add(socket);
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
@@ -30,7 +43,17 @@ function serve(handler: (socket: Socket) => void): Promise<TestServer> {
       resolve({
         port,
         get accepted() {
-          return accepted;
+          return arrivals.length - probes.size;
+        },
+        async acceptedBefore() {
+          const from = arrivals.length;
+          const probe = await connectTo(port);
+          const probePort = probe.localPort;
+          const position = () => arrivals.indexOf(probePort ?? -1, from);
+          while (position() === -1) await new Promise((resolve) => arrived.once('connection', resolve));
+          probes.add(position());
+          probe.destroy();
+          return arrivals.slice(0, position()).filter((_, i) => !probes.has(i)).length;
         },
         sockets,
         close: () =>

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { finished } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { openTunnel } from '../../../shared/tunnel-client.js';
 
 const cleanups: Array<() => void> = [];
@@ -39,10 +39,14 @@ describe('tunnel client', () => {
     });
     const tunnel = await openTunnel({ api, token: 't', clusterId: 'c', target: 'h:1' });
     cleanups.push(() => tunnel.destroy());
+    // The tunnel's own WebSocket: the scenario needs its close handled before anything is read.
+    const ws = (tunnel as unknown as { ws: WebSocket }).ws;
+    const clientClosed = once(ws, 'close');
     tunnel.end();
     await serverClosed;
-    // The WebSocket is closed now; only then does the application get round to reading.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await clientClosed;
+    // The WebSocket is closed now, on both ends; only then does the application get round to reading.
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
     const chunks: Buffer[] = [];
     let ended = false;
     tunnel.on('data', (chunk: Buffer) => chunks.push(chunk));
