@@ -11,61 +11,24 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Registry } from 'prom-client';
-import type { Actor, AuditPrinter } from '../shared/audit.js';
-import type { OidcConfig } from '../shared/config.js';
-import type { Encryptor } from '../shared/crypto.js';
-import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
 import { RESOURCE_LIMITS } from '../shared/manifests.js';
 import { signingKeyLoader } from '../shared/signing-key.js';
-import { type Role, roleAllows } from '../shared/tokens.js';
+import { roleAllows } from '../shared/tokens.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
 import { clusterRoutes } from './api/clusters.js';
 import { healthRoutes } from './api/health.js';
 import { resourceRoutes, YAML_TYPES } from './api/resources.js';
+import { FORMATS } from './api/schemas.js';
 import { taskRoutes } from './api/tasks.js';
 import { telemetryRoutes } from './api/telemetry.js';
 import { tokenRoutes } from './api/tokens.js';
-import { createAuthenticator, type Principal } from './auth.js';
+import { createAuthenticator } from './auth.js';
 import { Invalidations } from './cache.js';
+import type { GatewayDeps } from './deps.js';
 import { instrumentRequests } from './metrics.js';
 import { attachWebSockets } from './upgrade.js';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** What this process just changed, so its caches forget it before the notification arrives. */
-    invalidations: Invalidations;
-  }
-  interface FastifyRequest {
-    principal: Principal;
-  }
-  interface FastifyContextConfig {
-    /** The least role that may call the route; a route without one is refused (deny by default). */
-    role?: Role;
-  }
-}
-
-export interface GatewayDeps {
-  sql: Sql;
-  encryptor: Encryptor;
-  logger: Logger;
-  metrics: Registry;
-  printAudit: AuditPrinter;
-  publicUrl: string;
-  oidc?: OidcConfig;
-  /** This process's name in the session registry. */
-  replicaId?: string;
-  /** True once shutdown began: /readyz answers 503 so load balancers move away. */
-  isDraining: () => boolean;
-  trustProxy?: boolean | string[];
-  /** Telemetry samples older than this are deleted (default 30). */
-  telemetryRetentionDays?: number;
-  /** PEM certificate and key to serve HTTPS (and wss://) directly. */
-  https?: { cert: Buffer; key: Buffer };
-}
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -150,25 +113,18 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** The audit actor for a request: the caller, its address and the request id. */
-export function actorOf(request: FastifyRequest): Actor {
-  return {
-    userType: request.principal.userType,
-    userName: request.principal.userName,
-    remoteAddress: request.ip,
-    requestUuid: String(request.id),
-    workspaceId: request.principal.workspaceId,
-    workspaceSlug: request.principal.workspaceSlug,
-  };
-}
-
-/** Bodies are never coerced or trimmed: an unknown field or a wrong type is a 400, not a guess. */
+/**
+ * Bodies are never coerced or trimmed: an unknown field or a wrong type is a 400, not a guess.
+ * Numbers must be finite; strings in a format are read by that format's one parser.
+ */
 function useStrictValidation(app: FastifyInstance) {
-  const base: AjvOptions = { allErrors: true, useDefaults: true, strict: false };
+  const base: AjvOptions = { allErrors: true, useDefaults: true, strict: false, strictNumbers: true };
   const body = new Ajv({ ...base, coerceTypes: false, removeAdditional: false });
   const query = new Ajv({ ...base, coerceTypes: 'array', removeAdditional: false });
-  addFormats.default(body);
-  addFormats.default(query);
+  for (const ajv of [body, query]) {
+    addFormats.default(ajv);
+    for (const [name, format] of Object.entries(FORMATS)) ajv.addFormat(name, format.validate);
+  }
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : query).compile(schema));
 }
 
@@ -184,6 +140,10 @@ function describeIssues(context: string, issues: ValidationIssue[]): { message: 
     const path = `${context}${issue.instancePath}`;
     if (issue.keyword === 'additionalProperties') {
       return { path, message: `unknown field "${String(issue.params.additionalProperty)}"` };
+    }
+    if (issue.keyword === 'format') {
+      const message = FORMATS[String(issue.params.format)]?.message;
+      if (message) return { path, message };
     }
     return { path, message: issue.message ?? 'is invalid' };
   });
