@@ -32,6 +32,8 @@ import { instrumentRequests } from './metrics.js';
 import { attachWebSockets } from './upgrade.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+// fastify's default for path parameters (ids here), stated so the message can name it.
+const MAX_PARAM_LENGTH = 100;
 
 export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -39,9 +41,11 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
+    maxParamLength: MAX_PARAM_LENGTH,
     forceCloseConnections: 'idle',
     return503OnClosing: false,
     trustProxy: deps.trustProxy ?? false,
+    frameworkErrors: handleRouterError,
   });
   useStrictValidation(app);
   useCheckedInput(app);
@@ -160,6 +164,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
 };
+
+/** The router's refusals, before any route: in the API's error shape, the path not echoed. */
+function handleRouterError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters`
+      : 'the path is not a valid URL (bad percent-encoding)';
+  reply.status(400).send(errorBody('VALIDATION_FAILED', message));
+}
 
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof CommanderError) {

@@ -169,6 +169,9 @@ describe('hostile input', () => {
     await refused('GET', `/api/v1/tasks?cluster_id=urn:uuid:${clusterId}`, {}, /querystring\/cluster_id/);
     await refused('DELETE', `/api/v1/tokens/urn:uuid:${clusterId}`, {}, /params\/id/);
     await refused('GET', '/api/v1/clusters/%00', {}, /params\/id/);
+    // Refused by the router before any route, in the same error shape.
+    await refused('GET', `/api/v1/clusters/${'x'.repeat(3000)}/telemetry`, {}, /longer than 100 characters/);
+    await refused('GET', '/api/v1/clusters/%E0%A4%A', {}, /not a valid URL/);
     const upper = await gw.request('GET', `/api/v1/clusters/${clusterId.toUpperCase()}`, { token });
     expect(upper.status).toBe(200);
   });
