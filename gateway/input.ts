@@ -1,7 +1,8 @@
-// Untrusted text before any schema sees it. JSON bodies are parsed (prototype poisoning refused)
-// and walked, without recursion, for what PostgreSQL cannot store or nothing should carry: NUL,
-// lone surrogates, numbers JSON.parse turned into Infinity, nesting deeper than MAX_JSON_DEPTH.
-// Query strings and path parameters get the same checks once coerced. Refusals name the field.
+// What the schemas cannot say about untrusted input. JSON bodies are parsed (prototype poisoning
+// refused) and walked, without recursion, for what PostgreSQL cannot store or nothing should
+// carry: NUL, lone surrogates, numbers JSON.parse turned into Infinity, nesting deeper than
+// MAX_JSON_DEPTH (code that recurses, like audit masking, relies on it). Query strings and path
+// parameters get the same checks once coerced. Refusals name the field.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CommanderError } from '../shared/errors.js';
 
