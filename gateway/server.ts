@@ -1,6 +1,6 @@
 // Builds the gateway's HTTP server: validation, errors, auth, OpenAPI and every route.
 import { randomUUID } from 'node:crypto';
-import swagger from '@fastify/swagger';
+import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -80,6 +80,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       },
       security: [{ token: [] }, { bearer: [] }],
     },
+    transformObject: markOptionalBodies,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -118,6 +119,24 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   );
   return app;
 }
+
+interface DocumentedBody {
+  required?: boolean;
+  content?: Record<string, { schema?: { required?: unknown[]; minProperties?: number } }>;
+}
+
+/** A body whose schema asks for nothing may be left out (input.ts), which swagger cannot tell. */
+const markOptionalBodies: SwaggerTransformObject = (document) => {
+  const spec = 'openapiObject' in document ? document.openapiObject : document.swaggerObject;
+  for (const operations of Object.values(spec.paths ?? {})) {
+    for (const operation of Object.values(operations ?? {})) {
+      const body = (operation as { requestBody?: DocumentedBody }).requestBody;
+      const schema = body?.content?.['application/json']?.schema;
+      if (body && schema && !schema.required?.length && !schema.minProperties) body.required = false;
+    }
+  }
+  return spec;
+};
 
 /**
  * Bodies are never coerced or trimmed: an unknown field or a wrong type is a 400, not a guess.

@@ -277,6 +277,11 @@ describe('hostile input', () => {
       { body: { expires_in: 59 } },
       /body\/expires_in must be >= 60/,
     );
+    // The OpenAPI document says which bodies may be left out.
+    const { paths } = (await gw.request('GET', '/openapi.json')).body;
+    expect(paths['/api/v1/clusters/{id}/agent_tokens'].post.requestBody.required).toBe(false);
+    expect(paths['/api/v1/clusters'].post.requestBody.required).toBe(true);
+    expect(paths['/api/v1/clusters/{id}'].put.requestBody.required).toBe(true);
     // Where a body is required, none is a 400 that says so.
     const none = await rawRequest(gw.url, [
       'POST /api/v1/clusters HTTP/1.1',
