@@ -7,6 +7,7 @@ import type { Sql } from '../shared/db/connect.js';
 import { CommanderError } from '../shared/errors.js';
 import { hashToken, ROLES, type Role } from '../shared/tokens.js';
 import { type Invalidations, LookupCache } from './cache.js';
+import { textProblem } from './input.js';
 
 export interface Principal {
   workspaceId: string;
@@ -24,6 +25,8 @@ export type Authenticator = (request: { headers: IncomingHttpHeaders }) => Promi
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 const MAX_CREDENTIAL_LENGTH = 8192;
+/** Workspace and user claims are looked up and audited: text PostgreSQL can store, bounded. */
+const MAX_CLAIM_LENGTH = 256;
 
 export function credentialOf(request: { headers: IncomingHttpHeaders }): string | undefined {
   const header = request.headers['x-auth-token'];
@@ -137,6 +140,7 @@ function createJwtVerifier(
         `token lacks the ${oidc.workspaceClaim} or ${oidc.roleClaim} claim`,
       );
     }
+    checkClaim(oidc.workspaceClaim, slug);
     let workspaceId = workspaces.get(slug);
     if (!workspaceId) {
       const [workspace] = await sql<{ id: string }[]>`select id from workspaces where slug = ${slug}`;
@@ -145,6 +149,8 @@ function createJwtVerifier(
       workspaces.set(slug, workspaceId);
     }
     const user = claims[oidc.userClaim] ?? claims.sub;
+    if (typeof user === 'string')
+      checkClaim(claims[oidc.userClaim] === undefined ? 'sub' : oidc.userClaim, user);
     return {
       workspaceId,
       workspaceSlug: slug,
@@ -153,4 +159,10 @@ function createJwtVerifier(
       userName: typeof user === 'string' ? user : 'unknown',
     };
   };
+}
+
+function checkClaim(name: string, value: string): void {
+  const problem =
+    value.length > MAX_CLAIM_LENGTH ? `must be at most ${MAX_CLAIM_LENGTH} characters` : textProblem(value);
+  if (problem) throw new CommanderError('UNAUTHORIZED', `the token's ${name} claim ${problem}`);
 }

@@ -1,6 +1,6 @@
 // Builds the gateway's HTTP server: validation, errors, auth, OpenAPI and every route.
 import { randomUUID } from 'node:crypto';
-import swagger from '@fastify/swagger';
+import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -11,63 +11,29 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Registry } from 'prom-client';
-import type { Actor, AuditPrinter } from '../shared/audit.js';
-import type { OidcConfig } from '../shared/config.js';
-import type { Encryptor } from '../shared/crypto.js';
-import type { Sql } from '../shared/db/connect.js';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
 import { RESOURCE_LIMITS } from '../shared/manifests.js';
 import { signingKeyLoader } from '../shared/signing-key.js';
-import { type Role, roleAllows } from '../shared/tokens.js';
+import { roleAllows } from '../shared/tokens.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
 import { clusterRoutes } from './api/clusters.js';
 import { healthRoutes } from './api/health.js';
 import { resourceRoutes, YAML_TYPES } from './api/resources.js';
+import { FORMATS } from './api/schemas.js';
 import { taskRoutes } from './api/tasks.js';
 import { telemetryRoutes } from './api/telemetry.js';
 import { tokenRoutes } from './api/tokens.js';
-import { createAuthenticator, type Principal } from './auth.js';
+import { createAuthenticator } from './auth.js';
 import { Invalidations } from './cache.js';
+import type { GatewayDeps } from './deps.js';
+import { useCheckedInput } from './input.js';
 import { instrumentRequests } from './metrics.js';
 import { attachWebSockets } from './upgrade.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** What this process just changed, so its caches forget it before the notification arrives. */
-    invalidations: Invalidations;
-  }
-  interface FastifyRequest {
-    principal: Principal;
-  }
-  interface FastifyContextConfig {
-    /** The least role that may call the route; a route without one is refused (deny by default). */
-    role?: Role;
-  }
-}
-
-export interface GatewayDeps {
-  sql: Sql;
-  encryptor: Encryptor;
-  logger: Logger;
-  metrics: Registry;
-  printAudit: AuditPrinter;
-  publicUrl: string;
-  oidc?: OidcConfig;
-  /** This process's name in the session registry. */
-  replicaId?: string;
-  /** True once shutdown began: /readyz answers 503 so load balancers move away. */
-  isDraining: () => boolean;
-  trustProxy?: boolean | string[];
-  /** Telemetry samples older than this are deleted (default 30). */
-  telemetryRetentionDays?: number;
-  /** PEM certificate and key to serve HTTPS (and wss://) directly. */
-  https?: { cert: Buffer; key: Buffer };
-}
-
 export const BODY_LIMIT = 1024 * 1024;
+// fastify's default for path parameters (ids here), stated so the message can name it.
+const MAX_PARAM_LENGTH = 100;
 
 export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -75,11 +41,14 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     forceCloseConnections: 'idle',
     return503OnClosing: false,
     trustProxy: deps.trustProxy ?? false,
+    frameworkErrors: handleRouterError,
   });
   useStrictValidation(app);
+  useCheckedInput(app);
   // The API speaks JSON; a plain-text body is a client mistake, answered 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
   // Desired resources may come as multi-document YAML; the route parses it.
@@ -111,6 +80,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       },
       security: [{ token: [] }, { bearer: [] }],
     },
+    transformObject: markOptionalBodies,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -150,25 +120,37 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** The audit actor for a request: the caller, its address and the request id. */
-export function actorOf(request: FastifyRequest): Actor {
-  return {
-    userType: request.principal.userType,
-    userName: request.principal.userName,
-    remoteAddress: request.ip,
-    requestUuid: String(request.id),
-    workspaceId: request.principal.workspaceId,
-    workspaceSlug: request.principal.workspaceSlug,
-  };
+interface DocumentedBody {
+  required?: boolean;
+  content?: Record<string, { schema?: { required?: unknown[]; minProperties?: number } }>;
 }
 
-/** Bodies are never coerced or trimmed: an unknown field or a wrong type is a 400, not a guess. */
+/** A body whose schema asks for nothing may be left out (input.ts), which swagger cannot tell. */
+const markOptionalBodies: SwaggerTransformObject = (document) => {
+  const spec = 'openapiObject' in document ? document.openapiObject : document.swaggerObject;
+  for (const operations of Object.values(spec.paths ?? {})) {
+    for (const operation of Object.values(operations ?? {})) {
+      const body = (operation as { requestBody?: DocumentedBody }).requestBody;
+      const schema = body?.content?.['application/json']?.schema;
+      if (body && schema && !schema.required?.length && !schema.minProperties) body.required = false;
+    }
+  }
+  return spec;
+};
+
+/**
+ * Bodies are never coerced or trimmed: an unknown field or a wrong type is a 400, not a guess.
+ * Numbers must be finite; strings in a format are read by that format's one parser. Validation
+ * stops at the first issue: collecting all of them took 350 ms for a 1 MiB array of wrong items.
+ */
 function useStrictValidation(app: FastifyInstance) {
-  const base: AjvOptions = { allErrors: true, useDefaults: true, strict: false };
+  const base: AjvOptions = { allErrors: false, useDefaults: true, strict: false, strictNumbers: true };
   const body = new Ajv({ ...base, coerceTypes: false, removeAdditional: false });
   const query = new Ajv({ ...base, coerceTypes: 'array', removeAdditional: false });
-  addFormats.default(body);
-  addFormats.default(query);
+  for (const ajv of [body, query]) {
+    addFormats.default(ajv);
+    for (const [name, format] of Object.entries(FORMATS)) ajv.addFormat(name, format.validate);
+  }
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : query).compile(schema));
 }
 
@@ -185,6 +167,10 @@ function describeIssues(context: string, issues: ValidationIssue[]): { message: 
     if (issue.keyword === 'additionalProperties') {
       return { path, message: `unknown field "${String(issue.params.additionalProperty)}"` };
     }
+    if (issue.keyword === 'format') {
+      const message = FORMATS[String(issue.params.format)]?.message;
+      if (message) return { path, message };
+    }
     return { path, message: issue.message ?? 'is invalid' };
   });
   return { message: details.map((d) => `${d.path} ${d.message}`).join('; '), details };
@@ -197,6 +183,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
 };
+
+/** The router's refusals, before any route: in the API's error shape, the path not echoed. */
+function handleRouterError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters`
+      : 'the path is not a valid URL (bad percent-encoding)';
+  reply.status(400).send(errorBody('VALIDATION_FAILED', message));
+}
 
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof CommanderError) {

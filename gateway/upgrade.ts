@@ -8,7 +8,7 @@ import { AuditWriter } from '../shared/audit.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
-import type { GatewayDeps } from './server.js';
+import type { GatewayDeps } from './deps.js';
 import { TelemetryWriter } from './telemetry.js';
 import { TunnelBroker } from './tunnel-broker.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';

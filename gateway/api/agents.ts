@@ -1,41 +1,48 @@
 // A cluster's agent: enrollment tokens (single use, short-lived) and revocation of its key.
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { revokeAgent } from '../../shared/agent-revocation.js';
 import { recordAudit } from '../../shared/audit.js';
 import { issueEnrollmentToken } from '../../shared/enrollment.js';
 import { CommanderError } from '../../shared/errors.js';
 import type { SigningKey } from '../../shared/signing-key.js';
-import { actorOf, type GatewayDeps } from '../server.js';
+import type { GatewayDeps } from '../deps.js';
+import { actorOf, typed } from '../request.js';
 import { idParams, responses, timestamp } from './schemas.js';
 
 const DEFAULT_TTL_SECONDS = 3600;
+const MIN_TTL_SECONDS = 60;
+const MAX_TTL_SECONDS = 86_400;
 
 export function agentRoutes(
-  api: FastifyInstance,
+  app: FastifyInstance,
   deps: GatewayDeps,
   signingKey: () => Promise<SigningKey>,
 ): void {
+  const api = typed(app);
   const { sql } = deps;
 
-  api.post<{ Params: { id: string }; Body: { expires_in?: number } | undefined }>(
+  api.post(
     '/clusters/:id/agent_tokens',
     {
       config: { role: 'operator' },
       schema: {
         tags: ['agents'],
+        description: 'The body is optional: no body at all stands for `{}`.',
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            expires_in: {
-              type: 'integer',
-              minimum: 60,
-              maximum: 86_400,
-              description: 'seconds, default 3600',
-            },
+        body: Type.Object(
+          {
+            expires_in: Type.Optional(
+              Type.Integer({
+                minimum: MIN_TTL_SECONDS,
+                maximum: MAX_TTL_SECONDS,
+                default: DEFAULT_TTL_SECONDS,
+                description: 'seconds',
+              }),
+            ),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: responses({
           201: {
             type: 'object',
@@ -52,7 +59,7 @@ export function agentRoutes(
     async (request, reply) => {
       const actor = actorOf(request);
       const key = await signingKey();
-      const ttl = request.body?.expires_in ?? DEFAULT_TTL_SECONDS;
+      const ttl = request.body.expires_in ?? DEFAULT_TTL_SECONDS;
       const { issued, audit } = await sql.begin(async (tx) => {
         const [cluster] = await tx`select id from clusters
           where id = ${request.params.id} and workspace_id = ${actor.workspaceId} and archived_at is null`;
@@ -75,7 +82,7 @@ export function agentRoutes(
     },
   );
 
-  api.delete<{ Params: { id: string } }>(
+  api.delete(
     '/clusters/:id/agent',
     {
       config: { role: 'operator' },
@@ -117,11 +124,10 @@ export function agentRoutes(
           '`target` inside the cluster; an empty binary message ends that direction. Refusals come back as ' +
           'HTTP errors before the upgrade: TARGET_NOT_ALLOWED 403, AGENT_OFFLINE 503, DIAL_FAILED 502, DIAL_TIMEOUT 504.',
         params: idParams,
-        querystring: {
-          type: 'object',
-          required: ['target'],
-          properties: { target: { type: 'string', description: 'host:port' } },
-        },
+        querystring: Type.Object(
+          { target: Type.String({ format: 'target', description: 'host:port, IPv6 in brackets' }) },
+          { additionalProperties: false },
+        ),
         response: responses({}),
       },
     },

@@ -1,6 +1,8 @@
 // The workspace's audit history, newest first.
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { GatewayDeps } from '../server.js';
+import type { GatewayDeps } from '../deps.js';
+import { typed } from '../request.js';
 import { responses, timestamp } from './schemas.js';
 
 const recordSchema = {
@@ -20,35 +22,35 @@ const recordSchema = {
   },
 } as const;
 
-interface AuditQuery {
-  auditable_id?: string;
-  auditable_type?: string;
-  limit: number;
-  before_id?: number;
-}
+const DEFAULT_LIMIT = 100;
 
-export function auditRoutes(api: FastifyInstance, deps: GatewayDeps): void {
+const auditQuery = Type.Object(
+  {
+    auditable_id: Type.Optional(Type.String({ maxLength: 200 })),
+    auditable_type: Type.Optional(Type.String({ maxLength: 100 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_LIMIT })),
+    before_id: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        // Ids are bigints, answered as JSON numbers: beyond this no id can be named exactly.
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Page backwards: records older than this id',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export function auditRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+  const api = typed(app);
   const { sql } = deps;
-  api.get<{ Querystring: AuditQuery }>(
+  api.get(
     '/audit',
     {
       config: { role: 'viewer' },
       schema: {
         tags: ['audit'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            auditable_id: { type: 'string', maxLength: 200 },
-            auditable_type: { type: 'string', maxLength: 100 },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            before_id: {
-              type: 'integer',
-              minimum: 1,
-              description: 'Page backwards: records older than this id',
-            },
-          },
-        },
+        querystring: auditQuery,
         response: responses({ 200: { type: 'array', items: recordSchema } }),
       },
     },
@@ -61,7 +63,7 @@ export function auditRoutes(api: FastifyInstance, deps: GatewayDeps): void {
           ${auditable_id ? sql`and auditable_id = ${auditable_id}` : sql``}
           ${auditable_type ? sql`and auditable_type = ${auditable_type}` : sql``}
           ${before_id ? sql`and id < ${before_id}` : sql``}
-        order by id desc limit ${limit}`;
+        order by id desc limit ${limit ?? DEFAULT_LIMIT}`;
       return rows.map((row) => ({ ...row, id: Number(row.id) }));
     },
   );

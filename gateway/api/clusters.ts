@@ -1,9 +1,11 @@
 // Clusters: create (with an install task when SSH settings are given), read, update, delete.
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import ssh2 from 'ssh2';
 import { diffChanges, recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
-import { actorOf, type GatewayDeps } from '../server.js';
+import type { GatewayDeps } from '../deps.js';
+import { actorOf, typed } from '../request.js';
 import { idParams, nullableTimestamp, responses, timestamp, uuid } from './schemas.js';
 
 export const CLUSTER_STATUSES = [
@@ -22,33 +24,46 @@ export const CLUSTER_STATUSES = [
 const MAX_TARGETS = 100;
 const MAX_PRIVATE_KEY = 16 * 1024;
 
-const name = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 100,
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-} as const;
-const values = { type: 'object', additionalProperties: true, maxProperties: 1000 } as const;
-const hostname = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' } as const;
-// host:port, host:* or CIDR:port; IPv6 hosts in brackets.
-const target = {
-  type: 'string',
-  maxLength: 300,
-  pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+)(/[0-9]{1,3})?:([0-9]{1,5}|\\*)$',
-} as const;
-const allowedTargets = { type: 'array', maxItems: MAX_TARGETS, uniqueItems: true, items: target } as const;
+const name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
+// Free-form: its content is bounded where every JSON body is (gateway/input.ts: depth, text).
+const values = Type.Record(Type.String(), Type.Unknown(), { maxProperties: 1000 });
+const hostname = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' });
+const allowedTargets = Type.Array(
+  Type.String({ format: 'allow-entry', description: 'host:port, host:*, CIDR:port, [IPv6 CIDR]:port' }),
+  { maxItems: MAX_TARGETS, uniqueItems: true },
+);
 
-const sshInput = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['host', 'user', 'private_key'],
-  properties: {
+const sshInput = Type.Object(
+  {
     host: hostname,
-    port: { type: 'integer', minimum: 1, maximum: 65535, default: 22 },
-    user: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' },
-    private_key: { type: 'string', minLength: 1, maxLength: MAX_PRIVATE_KEY },
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 22 })),
+    user: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
+    private_key: Type.String({ minLength: 1, maxLength: MAX_PRIVATE_KEY }),
   },
-} as const;
+  { additionalProperties: false },
+);
+
+const clusterCreate = Type.Object(
+  {
+    name,
+    values: Type.Optional(values),
+    ssh: Type.Optional(sshInput),
+    allowed_targets: Type.Optional(allowedTargets),
+  },
+  { additionalProperties: false },
+);
+
+const clusterUpdate = Type.Object(
+  {
+    name: Type.Optional(name),
+    values: Type.Optional(values),
+    ssh: Type.Optional(Type.Union([sshInput, Type.Null()])),
+    allowed_targets: Type.Optional(allowedTargets),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+type ClusterUpdate = Static<typeof clusterUpdate>;
 
 const clusterSchema = {
   type: 'object',
@@ -104,20 +119,6 @@ const clusterSchema = {
     archived_at: nullableTimestamp,
   },
 } as const;
-
-interface SshInput {
-  host: string;
-  port?: number;
-  user: string;
-  private_key: string;
-}
-
-interface ClusterInput {
-  name?: string;
-  values?: Record<string, unknown>;
-  ssh?: SshInput | null;
-  allowed_targets?: string[];
-}
 
 interface ClusterRow {
   id: string;
@@ -186,25 +187,19 @@ function clusterJson(row: ClusterRow) {
 }
 
 /** What the audit trail records of a cluster: its settings, the private key masked. */
-function auditedFields(input: ClusterInput) {
+function auditedFields(input: ClusterUpdate) {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
 }
 
-function checkInput(input: ClusterInput): void {
-  if (input.ssh) {
-    const parsed = ssh2.utils.parseKey(input.ssh.private_key);
-    if (parsed instanceof Error) {
-      throw new CommanderError(
-        'VALIDATION_FAILED',
-        `body/ssh/private_key is not a usable private key: ${parsed.message}`,
-      );
-    }
-  }
-  for (const entry of input.allowed_targets ?? []) {
-    const port = entry.slice(entry.lastIndexOf(':') + 1);
-    if (port !== '*' && (Number(port) < 1 || Number(port) > 65535)) {
-      throw new CommanderError('VALIDATION_FAILED', `body/allowed_targets: port out of range in "${entry}"`);
-    }
+/** The private key must be one SSH can use; the schema can only bound its size. */
+function checkPrivateKey(input: ClusterUpdate): void {
+  if (!input.ssh) return;
+  const parsed = ssh2.utils.parseKey(input.ssh.private_key);
+  if (parsed instanceof Error) {
+    throw new CommanderError(
+      'VALIDATION_FAILED',
+      `body/ssh/private_key is not a usable private key: ${parsed.message}`,
+    );
   }
 }
 
@@ -212,7 +207,8 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string }).code === '23505';
 }
 
-export function clusterRoutes(api: FastifyInstance, deps: GatewayDeps): void {
+export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+  const api = typed(app);
   const { sql, encryptor } = deps;
   const clusterResponse = clusterSchema;
 
@@ -224,24 +220,19 @@ export function clusterRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     return row;
   };
 
-  api.post<{ Body: ClusterInput & { name: string } }>(
+  api.post(
     '/clusters',
     {
       config: { role: 'operator' },
       schema: {
         tags: ['clusters'],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name, values, ssh: sshInput, allowed_targets: allowedTargets },
-        },
+        body: clusterCreate,
         response: responses({ 201: clusterResponse }),
       },
     },
     async (request, reply) => {
       const input = request.body;
-      checkInput(input);
+      checkPrivateKey(input);
       const actor = actorOf(request);
       const ssh = input.ssh;
       let audit: Awaited<ReturnType<typeof recordAudit>>;
@@ -274,17 +265,16 @@ export function clusterRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     },
   );
 
-  api.get<{ Querystring: { include_archived?: boolean } }>(
+  api.get(
     '/clusters',
     {
       config: { role: 'viewer' },
       schema: {
         tags: ['clusters'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { include_archived: { type: 'boolean', default: false } },
-        },
+        querystring: Type.Object(
+          { include_archived: Type.Optional(Type.Boolean({ default: false })) },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: { type: 'array', items: clusterResponse } }),
       },
     },
@@ -297,7 +287,7 @@ export function clusterRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     },
   );
 
-  api.get<{ Params: { id: string } }>(
+  api.get(
     '/clusters/:id',
     {
       config: { role: 'viewer' },
@@ -306,30 +296,20 @@ export function clusterRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     async (request) => clusterJson(await findCluster(request.principal.workspaceId, request.params.id)),
   );
 
-  api.put<{ Params: { id: string }; Body: ClusterInput }>(
+  api.put(
     '/clusters/:id',
     {
       config: { role: 'operator' },
       schema: {
         tags: ['clusters'],
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: {
-            name,
-            values,
-            ssh: { anyOf: [sshInput, { type: 'null' }] },
-            allowed_targets: allowedTargets,
-          },
-        },
+        body: clusterUpdate,
         response: responses({ 200: clusterResponse }),
       },
     },
     async (request) => {
       const input = request.body;
-      checkInput(input);
+      checkPrivateKey(input);
       const actor = actorOf(request);
       let result: readonly [ClusterRow, Awaited<ReturnType<typeof recordAudit>>];
       try {
@@ -389,7 +369,7 @@ export function clusterRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     },
   );
 
-  api.delete<{ Params: { id: string } }>(
+  api.delete(
     '/clusters/:id',
     {
       config: { role: 'operator' },

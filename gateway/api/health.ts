@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isMigrated } from '../../shared/db/migrate.js';
 import { errorBody } from '../../shared/errors.js';
 import { bounded } from '../../shared/lifecycle.js';
-import type { GatewayDeps } from '../server.js';
+import type { GatewayDeps } from '../deps.js';
 import { errorSchema } from './schemas.js';
 
 const READY_TIMEOUT_MS = 2000;

@@ -4,8 +4,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
 import { parseDocuments, RESOURCE_LIMITS, validateSet } from '../../shared/manifests.js';
+import type { GatewayDeps } from '../deps.js';
 import { storeDesiredSet } from '../desired-state.js';
-import { actorOf, type GatewayDeps } from '../server.js';
+import { actorOf } from '../request.js';
 import { idParams, nullableTimestamp, responses } from './schemas.js';
 
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];

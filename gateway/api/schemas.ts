@@ -1,7 +1,44 @@
-// JSON schemas shared by several routes; they also make up the OpenAPI document.
+// Schemas and formats shared by several routes. Request schemas are TypeBox, so one schema is both
+// ajv's validator and the handler's TypeScript type; with the response schemas they make up the
+// OpenAPI document.
+import { Type } from '@sinclair/typebox';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { ALLOW_ENTRY_FORMS, parseAllowEntry, parseTarget } from '../../shared/targets.js';
 
-export const uuid = { type: 'string', format: 'uuid' } as const;
-export const timestamp = { type: 'string', format: 'date-time' } as const;
+const RFC3339 = fullFormats['date-time'] as { validate: (text: string) => boolean };
+// Instants from year 1 to 9999: the database driver converts through Date, which throws on
+// what it cannot read (a leap second), and PostgreSQL has no year 0.
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * String formats of the API's validators: ajv-formats' own, these replacing or added to them. A
+ * format names the one parser of its kind of value, so the API stores only what the rest reads.
+ */
+export const FORMATS: Record<string, { validate: (text: string) => boolean; message?: string }> = {
+  // PostgreSQL reads no `urn:uuid:` prefix, which ajv-formats allows.
+  uuid: { validate: (text) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text) },
+  'date-time': {
+    validate: (text) => {
+      if (!RFC3339.validate(text)) return false;
+      const time = Date.parse(text);
+      return time >= EARLIEST && time <= LATEST;
+    },
+    message: 'must be an RFC 3339 date-time (2024-05-01T12:00:00Z) between the years 1 and 9999',
+  },
+  'allow-entry': {
+    validate: (text) => parseAllowEntry(text) !== undefined,
+    message: `must be ${ALLOW_ENTRY_FORMS}`,
+  },
+  target: { validate: (text) => parseTarget(text) !== undefined, message: 'must be host:port' },
+};
+
+export const uuid = Type.String({ format: 'uuid' });
+export const timestamp = Type.String({ format: 'date-time' });
+export const idParams = Type.Object({ id: uuid }, { additionalProperties: false });
+
+// Response shapes below are plain JSON schemas: they document and serialize (handlers return rows
+// with Dates), they type nothing.
 export const nullableTimestamp = { type: ['string', 'null'], format: 'date-time' } as const;
 
 export const errorSchema = {
@@ -26,10 +63,3 @@ const errorResponses = { '4xx': errorSchema, '5xx': errorSchema };
 export function responses<T extends Record<number, unknown>>(ok: T) {
   return { ...ok, ...errorResponses };
 }
-
-export const idParams = {
-  type: 'object',
-  required: ['id'],
-  additionalProperties: false,
-  properties: { id: uuid },
-} as const;

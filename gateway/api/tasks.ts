@@ -1,8 +1,10 @@
 // Tasks of the workspace's clusters, as the manager records them.
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
-import { actorOf, type GatewayDeps } from '../server.js';
+import type { GatewayDeps } from '../deps.js';
+import { actorOf, typed } from '../request.js';
 import { idParams, nullableTimestamp, responses, timestamp, uuid } from './schemas.js';
 
 const taskSchema = {
@@ -35,17 +37,18 @@ const taskSchema = {
 
 const MAX_LIST = 500;
 
-export function taskRoutes(api: FastifyInstance, deps: GatewayDeps): void {
+export function taskRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+  const api = typed(app);
   const { sql } = deps;
   const columns = sql`t.id, t.cluster_id, t.kind, t.status, t.attempts, t.log, t.error, t.created_at, t.started_at, t.finished_at`;
 
-  api.get<{ Querystring: { cluster_id?: string } }>(
+  api.get(
     '/tasks',
     {
       config: { role: 'viewer' },
       schema: {
         tags: ['tasks'],
-        querystring: { type: 'object', additionalProperties: false, properties: { cluster_id: uuid } },
+        querystring: Type.Object({ cluster_id: Type.Optional(uuid) }, { additionalProperties: false }),
         response: responses({ 200: { type: 'array', items: taskSchema } }),
       },
     },
@@ -56,7 +59,7 @@ export function taskRoutes(api: FastifyInstance, deps: GatewayDeps): void {
         order by t.created_at desc, t.id limit ${MAX_LIST}`,
   );
 
-  api.post<{ Params: { id: string }; Body: { kind: 'reconcile'; approve_destructive_change_id?: string } }>(
+  api.post(
     '/clusters/:id/tasks',
     {
       config: { role: 'operator' },
@@ -66,15 +69,13 @@ export function taskRoutes(api: FastifyInstance, deps: GatewayDeps): void {
           'Queues a reconcile (at most one waits per cluster). To apply a destructive change the check reported, ' +
           'pass its id as approve_destructive_change_id; another id is refused.',
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kind'],
-          properties: {
-            kind: { type: 'string', enum: ['reconcile'] },
-            approve_destructive_change_id: { type: 'string', minLength: 1, maxLength: 200 },
+        body: Type.Object(
+          {
+            kind: Type.Literal('reconcile'),
+            approve_destructive_change_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: responses({ 201: taskSchema }),
       },
     },
@@ -113,7 +114,7 @@ export function taskRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     },
   );
 
-  api.post<{ Params: { id: string } }>(
+  api.post(
     '/tasks/:id/cancel',
     {
       config: { role: 'operator' },
@@ -151,7 +152,7 @@ export function taskRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     },
   );
 
-  api.get<{ Params: { id: string } }>(
+  api.get(
     '/tasks/:id',
     {
       config: { role: 'viewer' },

@@ -1,8 +1,10 @@
 // Telemetry the cluster's agent sent: the newest sample, and the history between two times.
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CommanderError } from '../../shared/errors.js';
-import type { GatewayDeps } from '../server.js';
-import { idParams, responses } from './schemas.js';
+import type { GatewayDeps } from '../deps.js';
+import { typed } from '../request.js';
+import { idParams, responses, timestamp } from './schemas.js';
 
 const MAX_HISTORY = 10_000;
 
@@ -52,7 +54,8 @@ function sampleJson(row: SampleRow) {
   return { ...row, memory_bytes: Number(row.memory_bytes), storage_bytes: Number(row.storage_bytes) };
 }
 
-export function telemetryRoutes(api: FastifyInstance, deps: GatewayDeps): void {
+export function telemetryRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+  const api = typed(app);
   const { sql } = deps;
 
   const cluster = async (workspaceId: string, id: string) => {
@@ -62,7 +65,7 @@ export function telemetryRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     return row;
   };
 
-  api.get<{ Params: { id: string } }>(
+  api.get(
     '/clusters/:id/telemetry',
     {
       config: { role: 'viewer' },
@@ -80,7 +83,7 @@ export function telemetryRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     },
   );
 
-  api.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; limit: number } }>(
+  api.get(
     '/clusters/:id/telemetry/history',
     {
       config: { role: 'viewer' },
@@ -88,26 +91,27 @@ export function telemetryRoutes(api: FastifyInstance, deps: GatewayDeps): void {
         tags: ['telemetry'],
         description: `Samples from \`from\` to \`to\` (inclusive), oldest first; at most \`limit\` (${MAX_HISTORY}), the oldest ones.`,
         params: idParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            from: { type: 'string', format: 'date-time' },
-            to: { type: 'string', format: 'date-time' },
-            limit: { type: 'integer', minimum: 1, maximum: MAX_HISTORY, default: MAX_HISTORY },
+        querystring: Type.Object(
+          {
+            from: Type.Optional(timestamp),
+            to: Type.Optional(timestamp),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY, default: MAX_HISTORY })),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: { type: 'array', items: sampleSchema } }),
       },
     },
     async (request) => {
       await cluster(request.principal.workspaceId, request.params.id);
       const { from, to, limit } = request.query;
+      // Dates, not strings: the format already checked that Date reads them.
       const rows = await sql<SampleRow[]>`
         select time, cpus, memory_bytes, nodes, storage_bytes, kubernetes_version, platform_version, components
         from telemetry_samples where cluster_id = ${request.params.id}
-          and time >= coalesce(${from ?? null}::timestamptz, '-infinity') and time <= coalesce(${to ?? null}::timestamptz, 'infinity')
-        order by time limit ${limit}`;
+          and time >= coalesce(${from ? new Date(from) : null}::timestamptz, '-infinity')
+          and time <= coalesce(${to ? new Date(to) : null}::timestamptz, 'infinity')
+        order by time limit ${limit ?? MAX_HISTORY}`;
       return rows.map(sampleJson);
     },
   );

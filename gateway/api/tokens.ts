@@ -1,9 +1,11 @@
 // API tokens of the caller's workspace (admin only): create (shown once), list, revoke.
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
 import { createToken, ROLES, type Role, type TokenRow } from '../../shared/tokens.js';
-import { actorOf, type GatewayDeps } from '../server.js';
+import type { GatewayDeps } from '../deps.js';
+import { actorOf, typed } from '../request.js';
 import { idParams, nullableTimestamp, responses, timestamp, uuid } from './schemas.js';
 
 const tokenSchema = {
@@ -31,24 +33,23 @@ function tokenJson(row: TokenRow) {
   };
 }
 
-export function tokenRoutes(api: FastifyInstance, deps: GatewayDeps): void {
+export function tokenRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+  const api = typed(app);
   const { sql } = deps;
 
-  api.post<{ Body: { name: string; role: Role } }>(
+  api.post(
     '/tokens',
     {
       config: { role: 'admin' },
       schema: {
         tags: ['tokens'],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name', 'role'],
-          properties: {
-            name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$' },
-            role: { type: 'string', enum: ROLES },
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$' }),
+            role: Type.Unsafe<Role>(Type.String({ enum: [...ROLES] })),
           },
-        },
+          { additionalProperties: false },
+        ),
         response: responses({ 201: tokenSchema }),
       },
     },
@@ -88,7 +89,7 @@ export function tokenRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     },
   );
 
-  api.delete<{ Params: { id: string } }>(
+  api.delete(
     '/tokens/:id',
     {
       config: { role: 'admin' },

@@ -93,4 +93,26 @@ describe('OIDC JWTs', () => {
       expect(res.body.error.code).toBe('UNAUTHORIZED');
     }
   });
+
+  it('refuses signed claims the database could not store or look up, naming the claim', async () => {
+    const audits = async () => (await gw.db.sql`select count(*)::int as n from audit_records`)[0]?.n;
+    const before = await audits();
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ commander_workspace: 'al\u0000pha', commander_role: 'admin' }, /commander_workspace/],
+      [{ commander_workspace: '\ud800', commander_role: 'admin' }, /commander_workspace/],
+      [{ commander_workspace: 'x'.repeat(300), commander_role: 'admin' }, /commander_workspace/],
+      [{ commander_workspace: 'alpha', commander_role: 'admin', email: 'ada\u0000@example.com' }, /email/],
+      [{ commander_workspace: 'alpha', commander_role: 'admin', email: 'ada\udfff' }, /email/],
+      [{ commander_workspace: 'alpha', commander_role: 'admin', email: 'a'.repeat(300) }, /email/],
+    ];
+    for (const [claims, names] of cases) {
+      const res = await gw.request('POST', '/api/v1/clusters', {
+        ...bearer(await sign(claims)),
+        body: { name: 'claimed' },
+      });
+      expect(res.status, res.text.slice(0, 200)).toBe(401);
+      expect(res.body.error.message).toMatch(names);
+    }
+    expect(await audits()).toBe(before);
+  });
 });

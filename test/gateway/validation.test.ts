@@ -74,10 +74,10 @@ describe('request validation', () => {
       /allowed_targets\/0/,
     );
     await rejected(
-      { name: 'a', allowed_targets: ['db:70000'] },
+      { name: 'a', allowed_targets: ['db:22', 'db:70000'] },
       400,
       'VALIDATION_FAILED',
-      /port out of range/,
+      /body\/allowed_targets\/1 must be host:port/,
     );
     await rejected(
       { name: 'a', ssh: { host: 'h', user: 'u', private_key: 'not a key' } },

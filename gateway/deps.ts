@@ -1,0 +1,26 @@
+// What the gateway is built from: the composition root hands these to the server and its parts.
+import type { Registry } from 'prom-client';
+import type { AuditPrinter } from '../shared/audit.js';
+import type { OidcConfig } from '../shared/config.js';
+import type { Encryptor } from '../shared/crypto.js';
+import type { Sql } from '../shared/db/connect.js';
+import type { Logger } from '../shared/logger.js';
+
+export interface GatewayDeps {
+  sql: Sql;
+  encryptor: Encryptor;
+  logger: Logger;
+  metrics: Registry;
+  printAudit: AuditPrinter;
+  publicUrl: string;
+  oidc?: OidcConfig;
+  /** This process's name in the session registry. */
+  replicaId?: string;
+  /** True once shutdown began: /readyz answers 503 so load balancers move away. */
+  isDraining: () => boolean;
+  trustProxy?: boolean | string[];
+  /** Telemetry samples older than this are deleted (default 30). */
+  telemetryRetentionDays?: number;
+  /** PEM certificate and key to serve HTTPS (and wss://) directly. */
+  https?: { cert: Buffer; key: Buffer };
+}
