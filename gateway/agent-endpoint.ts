@@ -29,6 +29,7 @@ const LAST_SEEN_EVERY_MS = 30_000;
 
 import { ControlChannel, type ControlMetrics } from './control.js';
 import type { TelemetryWriter } from './telemetry.js';
+import { answerUpgrade } from './upgrade-answer.js';
 
 const SESSION_CHANNEL = 'commander_agent_session';
 /** Sent by a trigger when a cluster's current_revision changes (migration 0006). */
@@ -119,9 +120,7 @@ export class AgentEndpoint {
     ) {
       // Shed load: the agent waits this long (with jitter) before it tries again.
       const retryAfter = 5 + Math.floor(Math.random() * 25);
-      socket.end(
-        `HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${retryAfter}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-      );
+      answerUpgrade(socket, 503, { 'Retry-After': String(retryAfter) });
       return;
     }
     this.pendingHandshakes += 1;

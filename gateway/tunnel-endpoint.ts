@@ -31,6 +31,7 @@ import { encodeMessage, readFirstMessage } from '../shared/wire/messages.js';
 import { type Authenticator, credentialOf, type Principal } from './auth.js';
 import { type Invalidations, LookupCache } from './cache.js';
 import { type OpenTunnel, TUNNEL_WINDOW, type TunnelBroker, TunnelError } from './tunnel-broker.js';
+import { answerUpgrade } from './upgrade-answer.js';
 
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
@@ -60,11 +61,7 @@ const HTTP_CODE: Record<TunnelError['code'], ErrorCode> = {
 };
 
 function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  const body = JSON.stringify(errorBody(code, message));
-  socket.end(
-    `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nConnection: close\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  answerUpgrade(socket, status, {}, { reason: code, json: JSON.stringify(errorBody(code, message)) });
 }
 
 interface ClusterAccess {
