@@ -14,18 +14,17 @@ import type { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import { CloseCode, sessionOverWebSocket } from '../shared/mux/transports.js';
 import {
-  type AgentErrorCode,
   boundHeartbeat,
   type Challenge,
-  checkHello,
+  type HandshakeErrorCode,
   type Hello,
-  MAX_HANDSHAKE_BYTES,
+  isHello,
   PROTOCOL_VERSION,
   type Welcome,
 } from '../shared/wire/handshake.js';
+import { LAST_SEEN_EVERY_MS, MAX_HANDSHAKE_MESSAGE } from '../shared/wire/limits.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-const LAST_SEEN_EVERY_MS = 30_000;
 
 import { ControlChannel, type ControlMetrics } from './control.js';
 import type { TelemetryWriter } from './telemetry.js';
@@ -62,7 +61,7 @@ export interface AgentEndpointOptions {
 
 class HandshakeRefused extends Error {
   constructor(
-    readonly code: AgentErrorCode,
+    readonly code: HandshakeErrorCode,
     message: string,
   ) {
     super(message);
@@ -220,18 +219,22 @@ export class AgentEndpoint {
       };
       const onMessage = (data: RawData, isBinary: boolean) => {
         const bytes = data as Buffer;
-        if (!isBinary || bytes.length > MAX_HANDSHAKE_BYTES)
+        if (!isBinary || bytes.length > MAX_HANDSHAKE_MESSAGE)
           return done(new HandshakeRefused('bad_handshake', 'bad hello message'));
-        let message: Record<string, unknown>;
+        let message: unknown;
         try {
           message = JSON.parse(bytes.toString('utf8'));
         } catch {
           return done(new HandshakeRefused('bad_handshake', 'hello is not JSON'));
         }
-        const problem =
-          message && typeof message === 'object' ? checkHello(message) : 'hello is not an object';
-        if (problem) return done(new HandshakeRefused('bad_handshake', problem));
-        done(undefined, message as unknown as Hello);
+        const problem = isHello.problem(message);
+        if (problem) return done(new HandshakeRefused('bad_handshake', `bad hello: ${problem}`));
+        const hello = message as Hello;
+        if (hello.protocol !== PROTOCOL_VERSION) {
+          const unsupported = `unsupported protocol ${hello.protocol}; this gateway speaks ${PROTOCOL_VERSION}`;
+          return done(new HandshakeRefused('bad_handshake', unsupported));
+        }
+        done(undefined, hello);
       };
       const onClose = () => done(new HandshakeRefused('bad_handshake', 'closed during the handshake'));
       ws.on('message', onMessage);

@@ -8,15 +8,15 @@ import { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import {
-  checkPull,
-  checkReport,
-  checkTelemetry,
-  MAX_CONTROL_MESSAGE,
+  isPull,
+  isReport,
+  isTelemetry,
   type Pull,
   type Report,
   type Telemetry,
 } from '../shared/wire/control.js';
-import { encodeMessage, MAX_MESSAGE_BYTES, MessageDecoder } from '../shared/wire/messages.js';
+import { MAX_AGENT_MESSAGE, MAX_GATEWAY_MESSAGE } from '../shared/wire/limits.js';
+import { encodeMessage, MessageDecoder } from '../shared/wire/messages.js';
 import { storeOnce, storeReport } from './agent-reports.js';
 import { answerPull } from './desired-state.js';
 import type { TelemetryWriter } from './telemetry.js';
@@ -51,9 +51,9 @@ export class ControlMetrics {
 
 /** The messages an agent may send besides heartbeats and its status, each with its check. */
 const CHECKS: Record<string, (message: Record<string, unknown>) => string | undefined> = {
-  pull: checkPull,
-  report: checkReport,
-  telemetry: checkTelemetry,
+  pull: isPull.problem,
+  report: isReport.problem,
+  telemetry: isTelemetry.problem,
 };
 
 export class ControlChannel {
@@ -68,7 +68,7 @@ export class ControlChannel {
     private readonly options: ControlOptions,
   ) {
     // Agent → gateway messages are small (pulls, reports in bounded parts).
-    const decoder = new MessageDecoder(MAX_MESSAGE_BYTES);
+    const decoder = new MessageDecoder(MAX_AGENT_MESSAGE);
     stream.on('error', () => {});
     stream.pipe(decoder);
     decoder.on('error', (error) => this.violation(`bad control message: ${error.message}`));
@@ -78,7 +78,7 @@ export class ControlChannel {
   /** Writes one message; resolves when the stream can take more. */
   async send(message: object): Promise<void> {
     if (this.stream.destroyed) return;
-    const encoded = encodeMessage(message, MAX_CONTROL_MESSAGE);
+    const encoded = encodeMessage(message, MAX_GATEWAY_MESSAGE);
     if ((message as { type?: string }).type === 'desired')
       this.options.metrics.desiredBytes.inc(encoded.length);
     if (!this.stream.write(encoded)) {

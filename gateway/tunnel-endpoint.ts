@@ -27,19 +27,17 @@ import {
   type Target,
 } from '../shared/targets.js';
 import { roleAllows } from '../shared/tokens.js';
+import {
+  CLIENT_MAX_STREAMS,
+  TUNNEL_HIGH_WATER,
+  TUNNEL_LOW_WATER,
+  TUNNEL_WINDOW,
+} from '../shared/wire/limits.js';
 import { encodeMessage, readFirstMessage } from '../shared/wire/messages.js';
 import { type Authenticator, credentialOf, type Principal } from './auth.js';
 import { type Invalidations, LookupCache } from './cache.js';
-import { type OpenTunnel, TUNNEL_WINDOW, type TunnelBroker, TunnelError } from './tunnel-broker.js';
+import { type OpenTunnel, type TunnelBroker, TunnelError } from './tunnel-broker.js';
 import { answerUpgrade } from './upgrade-answer.js';
-
-const HIGH_WATER = 4 * 1024 * 1024;
-const LOW_WATER = 1024 * 1024;
-/**
- * Tunnels one multiplexed client may hold open. Each may park its window here while its target
- * is slower than the client: 256 KiB, and what it grew by out of the session's 8 MiB budget.
- */
-const CLIENT_MAX_STREAMS = 256;
 
 export interface TunnelEndpointOptions {
   sql: Sql;
@@ -148,7 +146,7 @@ export class TunnelEndpoint {
         if (socket.destroyed) return;
         this.options.wss.handleUpgrade(request, socket, head, (ws) => {
           const session = sessionOverWebSocket(ws, false, {
-            streamWindow: TUNNEL_WINDOW,
+            streamWindow: TUNNEL_WINDOW.gateway,
             maxStreams: CLIENT_MAX_STREAMS,
           });
           this.sessions.add(session);
@@ -180,7 +178,7 @@ export class TunnelEndpoint {
     let dial: Record<string, unknown>;
     let early: Buffer;
     try {
-      ({ message: dial, rest: early } = await readFirstMessage(stream, 16 * 1024, 30_000));
+      ({ message: dial, rest: early } = await readFirstMessage(stream));
     } catch {
       stream.destroy();
       return;
@@ -375,9 +373,9 @@ export class TunnelEndpoint {
     const send = (chunk: Buffer) => {
       tally.fromTarget += chunk.length;
       ws.send(chunk, { binary: true }, () => {
-        if (stream.isPaused() && ws.bufferedAmount < LOW_WATER) stream.resume();
+        if (stream.isPaused() && ws.bufferedAmount < TUNNEL_LOW_WATER) stream.resume();
       });
-      if (ws.bufferedAmount > HIGH_WATER) stream.pause();
+      if (ws.bufferedAmount > TUNNEL_HIGH_WATER) stream.pause();
     };
     if (tunnel.rest.length > 0) send(tunnel.rest);
     stream.on('data', send);

@@ -11,6 +11,7 @@ import { type AuditPrinter, AuditWriter } from '../shared/audit.js';
 import type { Encryptor } from '../shared/crypto.js';
 import type { Sql } from '../shared/db/connect.js';
 import type { Logger } from '../shared/logger.js';
+import { MAX_WS_MESSAGE } from '../shared/wire/limits.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
@@ -19,8 +20,6 @@ import { TunnelBroker } from './tunnel-broker.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';
 import { answerUpgrade } from './upgrade-answer.js';
 
-/** The largest WebSocket message accepted; mux frames and tunnel chunks are split below it. */
-export const MAX_WS_MESSAGE = 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** RFC 3986: a path of segments of pchars, a query of pchars, "/" and "?". */
