@@ -11,7 +11,7 @@ import { type AuditPrinter, AuditWriter } from '../shared/audit.js';
 import type { Encryptor } from '../shared/crypto.js';
 import type { Sql } from '../shared/db/connect.js';
 import type { Logger } from '../shared/logger.js';
-import { MAX_WS_MESSAGE } from '../shared/wire/limits.js';
+import { AGENT_ADMISSION, MAX_WS_MESSAGE } from '../shared/wire/limits.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
@@ -109,7 +109,8 @@ export async function attachWebSockets(
     }
   });
   const route = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (deps.isDraining()) return answerUpgrade(socket, 503, { 'Retry-After': '5' });
+    if (deps.isDraining())
+      return answerUpgrade(socket, 503, { 'Retry-After': String(AGENT_ADMISSION.drainingRetryAfterS) });
     const target = parseRequestTarget(request.url ?? '');
     if (!target) return answerUpgrade(socket, 400);
     const { pathname, query } = target;

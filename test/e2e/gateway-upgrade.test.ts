@@ -86,4 +86,23 @@ describe('gateway upgrade routing', () => {
     }
     await alive();
   });
+
+  it('survives frames ws refuses while an agent handshake waits for its hello', async () => {
+    const id = '00000000-0000-4000-8000-000000000000';
+    const frames = {
+      // Clients must mask their frames (RFC 6455 5.1).
+      unmasked: Buffer.from([0x82, 0x01, 0x00]),
+      'reserved opcode': Buffer.from([0x83, 0x80, 0, 0, 0, 0]),
+      'reserved bits': Buffer.from([0xf2, 0x80, 0, 0, 0, 0]),
+      'a payload over the limit': Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]),
+    };
+    for (const [what, frame] of Object.entries(frames)) {
+      const answer = await rawExchange(
+        port,
+        Buffer.concat([Buffer.from(upgradeRequest(`/agent_api/${id}`)), frame]),
+      );
+      expect({ what, status: answer.status }).toEqual({ what, status: 101 });
+      await alive();
+    }
+  });
 });
