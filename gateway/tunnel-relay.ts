@@ -3,7 +3,7 @@
 import type { RawData, WebSocket } from 'ws';
 import { TUNNEL_HIGH_WATER, TUNNEL_LOW_WATER } from '../shared/wire/limits.js';
 import type { OpenTunnel } from './tunnel-broker.js';
-import type { Tally } from './tunnel-tally.js';
+import { agentFailure, type Tally, type TunnelEnd } from './tunnel-tally.js';
 
 /** Carries bytes between the client's WebSocket and the agent's stream; `live` holds it while open. */
 export function relay(ws: WebSocket, tunnel: OpenTunnel, tally: Tally, live: Set<WebSocket>): void {
@@ -11,7 +11,7 @@ export function relay(ws: WebSocket, tunnel: OpenTunnel, tally: Tally, live: Set
   live.add(ws);
   let finished = false;
 
-  const finish = (how: string) => {
+  const finish = (how: TunnelEnd) => {
     if (finished) return;
     finished = true;
     live.delete(ws);
@@ -72,7 +72,7 @@ export function relay(ws: WebSocket, tunnel: OpenTunnel, tally: Tally, live: Set
     ws.send(Buffer.alloc(0), { binary: true });
     maybeDone();
   });
-  stream.on('error', (error: Error & { code?: string }) => finish(error.code ?? 'agent_error'));
+  stream.on('error', (error: Error) => finish(agentFailure(error)));
   // The agent's session ended without a typed reason (dropped, replaced, revoked).
   stream.on('close', () => finish(clientEnded && targetEnded ? 'closed' : 'agent_closed'));
   stream.resume();

@@ -2,12 +2,12 @@
 // back-pressure, a FIN ends one direction, and anything abnormal resets both.
 import type { MuxStream } from '../shared/mux/stream.js';
 import type { OpenTunnel } from './tunnel-broker.js';
-import type { Tally } from './tunnel-tally.js';
+import { agentFailure, type Tally, type TunnelEnd } from './tunnel-tally.js';
 
 export function splice(client: MuxStream, early: Buffer, tunnel: OpenTunnel, tally: Tally): void {
   const agent = tunnel.stream;
   let finished = false;
-  const finish = (how: string) => {
+  const finish = (how: TunnelEnd) => {
     if (finished) return;
     finished = true;
     client.destroy();
@@ -19,7 +19,7 @@ export function splice(client: MuxStream, early: Buffer, tunnel: OpenTunnel, tal
     if (client.readableEnded && agent.readableEnded && client.writableFinished && agent.writableFinished)
       finish('closed');
   };
-  const closed = (stream: MuxStream, end: string) => () => {
+  const closed = (stream: MuxStream, end: TunnelEnd) => () => {
     if (stream.readableEnded && stream.writableFinished) maybeDone();
     else finish(end);
   };
@@ -45,7 +45,7 @@ export function splice(client: MuxStream, early: Buffer, tunnel: OpenTunnel, tal
   }
   client.on('error', () => finish('client_closed'));
   client.on('close', closed(client, 'client_closed'));
-  agent.on('error', (error: Error & { code?: string }) => finish(error.code ?? 'agent_error'));
+  agent.on('error', (error: Error) => finish(agentFailure(error)));
   // The agent's session ended without a typed reason (dropped, replaced, revoked).
   agent.on('close', closed(agent, 'agent_closed'));
 }

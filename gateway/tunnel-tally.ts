@@ -2,14 +2,36 @@
 // refused ones included.
 import { randomUUID } from 'node:crypto';
 import type { Actor, AuditWriter } from '../shared/audit.js';
+import { isWireCode, type WireCodeOf } from '../shared/errors.js';
 import { formatTarget, type Target } from '../shared/targets.js';
 import type { TunnelBroker } from './tunnel-broker.js';
+
+/**
+ * How a tunnel ended, as its audit row's `end` says: both sides closed it cleanly, one side
+ * went away (closed, reset, or gone before the upgrade), the gateway stopped; or the code of
+ * the mux failure that ended it, or of the refusal.
+ */
+export type TunnelEnd =
+  | 'closed'
+  | 'client_closed'
+  | 'client_gone'
+  | 'client_error'
+  | 'agent_closed'
+  | 'agent_error'
+  | 'gateway_stopped'
+  | WireCodeOf<'mux'>
+  | WireCodeOf<'tunnel'>;
+
+/** The end of a tunnel whose agent stream failed with `error`. */
+export function agentFailure(error: Error & { code?: unknown }): TunnelEnd {
+  return isWireCode('mux', error.code) ? error.code : 'agent_error';
+}
 
 /** One open tunnel's byte counts; finish() records it once (metrics, then its audit row). */
 export interface Tally {
   toTarget: number;
   fromTarget: number;
-  finish(end: string): void;
+  finish(end: TunnelEnd): void;
 }
 
 export class TunnelTallies {
@@ -42,12 +64,12 @@ export class TunnelTallies {
   }
 
   /** A tunnel refused before it opened (`end` is the refusal's code). */
-  refused(actor: Actor, clusterId: string, target: Target, end: string, started: number): void {
+  refused(actor: Actor, clusterId: string, target: Target, end: TunnelEnd, started: number): void {
     this.record(actor, clusterId, target, end, started, { toTarget: 0, fromTarget: 0 });
   }
 
   /** Ends the count of every open tunnel (the gateway is going away). */
-  finishAll(end: string): void {
+  finishAll(end: TunnelEnd): void {
     for (const tally of [...this.open]) tally.finish(end);
   }
 
@@ -55,7 +77,7 @@ export class TunnelTallies {
     actor: Actor,
     clusterId: string,
     target: Target,
-    end: string,
+    end: TunnelEnd,
     started: number,
     bytes: { toTarget: number; fromTarget: number },
   ): void {
