@@ -18,7 +18,7 @@ import {
   type Pull,
   type Telemetry,
 } from '../shared/wire/control.js';
-import { MAX_AGENT_MESSAGE, MAX_GATEWAY_MESSAGE } from '../shared/wire/limits.js';
+import { CONTROL_BACKLOG, MAX_AGENT_MESSAGE, MAX_GATEWAY_MESSAGE } from '../shared/wire/limits.js';
 import { encodeMessage, MessageDecoder } from '../shared/wire/messages.js';
 import { storeOnce, storeReport } from './agent-reports.js';
 import { answerPull } from './desired-state.js';
@@ -62,6 +62,9 @@ export class ControlChannel {
   /** Pulls are answered one at a time, in the order they came; so are outbox entries stored. */
   private pulls: Promise<void> = Promise.resolve();
   private entries: Promise<void> = Promise.resolve();
+  private readonly decoder = new MessageDecoder(MAX_AGENT_MESSAGE);
+  /** Pulls and entries taken on and not finished yet (at most about CONTROL_BACKLOG). */
+  private busy = 0;
 
   constructor(
     private readonly clusterId: string,
@@ -70,11 +73,25 @@ export class ControlChannel {
     private readonly options: ControlOptions,
   ) {
     // Agent → gateway messages are small (pulls, reports in bounded parts).
-    const decoder = new MessageDecoder(MAX_AGENT_MESSAGE);
+    const { decoder } = this;
     stream.on('error', () => {});
     stream.pipe(decoder);
     decoder.on('error', (error) => this.violation(`bad control message: ${error.message}`));
     decoder.on('data', (message: Record<string, unknown>) => this.handle(message));
+  }
+
+  /**
+   * Counts work taken on. While CONTROL_BACKLOG pieces are unfinished the decoder is paused:
+   * its buffers fill, the stream stops being read, and the stream's window stops the agent.
+   */
+  private track(work: Promise<void>): void {
+    this.busy += 1;
+    if (this.busy >= CONTROL_BACKLOG) this.decoder.pause();
+    const done = () => {
+      this.busy -= 1;
+      if (this.busy <= CONTROL_BACKLOG / 2 && this.decoder.isPaused()) this.decoder.resume();
+    };
+    work.then(done, done);
   }
 
   /** Writes one message; resolves when the stream can take more. */
@@ -151,13 +168,18 @@ export class ControlChannel {
         this.options.logger.error({ err: error, cluster_id: this.clusterId }, 'could not answer a pull');
       }),
     );
+    this.track(this.pulls);
   }
 
   private storeSample({ seq, sample }: Telemetry): void {
-    this.options.telemetry.add(this.clusterId, sample, (outcome) => {
-      // A failed write stays in the agent's outbox and comes again after a reconnect.
-      if (outcome !== 'failed') void this.ack(seq);
+    const stored = new Promise<void>((resolve) => {
+      this.options.telemetry.add(this.clusterId, sample, (outcome) => {
+        // A failed write stays in the agent's outbox and comes again after a reconnect.
+        if (outcome === 'failed') resolve();
+        else this.ack(seq).then(resolve);
+      });
     });
+    this.track(stored);
   }
 
   /**
@@ -173,7 +195,7 @@ export class ControlChannel {
       { cluster_id: this.clusterId, type: message.type, seq: message.seq, problem },
       'agent entry refused',
     );
-    void this.ack(message.seq);
+    this.track(this.ack(message.seq));
   }
 
   /** Stores an outbox entry once and acknowledges it (a replay is acknowledged unstored). */
@@ -191,6 +213,7 @@ export class ControlChannel {
       }
       await this.ack(seq);
     });
+    this.track(this.entries);
   }
 
   private async answer(pull: Pull): Promise<void> {

@@ -27,6 +27,12 @@ export const MAX_AGENT_MESSAGE = 1 * MiB;
 export const MAX_GATEWAY_MESSAGE = 4 * MiB;
 /** Upserts in one `desired` message stop growing past this many manifest bytes. */
 export const DESIRED_PART_BYTES = 512 * KiB;
+/**
+ * Pulls and outbox entries of one agent the gateway is working on at once. Beyond it the gateway
+ * stops reading the control stream, so its window holds the agent back (a replayed outbox of
+ * 20,000 entries waits in the agent, not in the gateway's memory).
+ */
+export const CONTROL_BACKLOG = 256;
 
 /** A tunnel's dial request and its answer, each; and how long either side waits for one. */
 export const MAX_DIAL_MESSAGE = 16 * KiB;

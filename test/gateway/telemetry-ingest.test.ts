@@ -140,4 +140,37 @@ describe('telemetry ingest', () => {
     >`select agent_status from clusters where id = ${clusterA}`;
     expect(row?.agent_status).toBe('connected');
   });
+
+  it('stops reading an agent that sends faster than the database stores, and stores it all later', async () => {
+    // Table locked: every sample waits for the database.
+    const locker = await gw.db.sql.reserve();
+    await locker`begin`;
+    await locker`lock table telemetry_samples in access exclusive mode`;
+    const sent: number[] = [];
+    let unsent = 0;
+    try {
+      for (let i = 0; i < 10_000; i += 1) {
+        const seq = ++seqB;
+        const sample = { ...goodSample(nextTime()), platform_version: 'x'.repeat(200) };
+        agentB.send({ type: 'telemetry', seq, sample });
+        sent.push(seq);
+      }
+      const written = agentB.control.writableLength;
+      expect(written).toBeGreaterThan(4 * 1024 * 1024);
+      // Each ping is answered after everything that arrived before it, window updates included;
+      // a gateway that kept reading would have taken a window's worth more each time.
+      for (let i = 0; i < 100; i += 1) await agentB.session.ping();
+      unsent = agentB.control.writableLength;
+    } finally {
+      await locker`rollback`;
+      locker.release();
+    }
+    // The gateway took on a bounded backlog and then stopped returning credit: the rest waited
+    // in the agent, held back by the control stream's window.
+    expect(unsent).toBeGreaterThan(3 * 1024 * 1024);
+    for (const seq of sent) await acked(agentB, seq);
+    const [count] = await gw.db.sql<{ n: number }[]>`
+      select count(*)::int as n from telemetry_samples where cluster_id = ${clusterB}`;
+    expect(count?.n).toBe(10_000 + beyondColumns.length);
+  }, 60_000);
 });
