@@ -81,8 +81,7 @@ export class AgentEndpoint {
       const taken = parseSessionNotice(payload);
       if (!taken) return logger.warn({ payload: payload.slice(0, 200) }, 'bad session notification ignored');
       const local = this.sessions.get(taken.cluster_id);
-      if (local && local.sessionId !== taken.session_id)
-        this.drop(local, CloseCode.replaced, 'replaced by a newer connection');
+      if (local && local.sessionId !== taken.session_id) void this.dropIfReplaced(local);
     });
     const onRevoked = await sql.listen(AGENT_REVOKED_CHANNEL, (clusterId) => {
       const local = this.sessions.get(clusterId);
@@ -239,6 +238,26 @@ export class AgentEndpoint {
       );
       void this.recordDisconnect(clusterId, sessionId);
     });
+  }
+
+  /**
+   * Drops the session if another is the cluster's newest. A notification may name an older
+   * session: one accepted just before ours, whose notification arrived after ours registered
+   * (an agent that reconnected at once). Only the cluster's row says which one is the newest.
+   */
+  private async dropIfReplaced(local: AgentSession): Promise<void> {
+    try {
+      const [row] = await this.options.sql<{ agent_session_id: string | null }[]>`
+        select agent_session_id from clusters where id = ${local.clusterId}`;
+      if (row?.agent_session_id === local.sessionId || this.sessions.get(local.clusterId) !== local) return;
+      this.drop(local, CloseCode.replaced, 'replaced by a newer connection');
+    } catch (error) {
+      // Kept: if it was replaced, its agent is gone and its pings stop.
+      this.options.logger.warn(
+        { err: error, cluster_id: local.clusterId },
+        'could not check whether a session was replaced',
+      );
+    }
   }
 
   /** Closes a session with a typed close code (and a GoAway first, so the agent knows why). */

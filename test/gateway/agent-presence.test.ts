@@ -1,6 +1,7 @@
 // What the database says about an agent's connection when writing it fails: the failure is
 // logged, and the disconnect is written again until it sticks (a cluster must not stay
 // "connected" because one write failed). A real endpoint, real sockets, real PostgreSQL.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -113,5 +114,29 @@ describe('agent presence in the database', () => {
       await restore();
       agent.close();
     }
+  });
+
+  it("keeps a session when an older session's notification arrives after it", async () => {
+    const cluster = await enrolledCluster();
+    const agent = await connectRawAgent(url, cluster.id, { key: cluster.key });
+    let wentAway = false;
+    agent.session.on('goaway', () => {
+      wentAway = true;
+    });
+    // What the previous session's acceptance sent, delivered late; then a nudge behind it, on the
+    // same listening connection, so it arrives after the stale notification was handled.
+    await db.sql`select pg_notify('commander_agent_session', ${JSON.stringify({ cluster_id: cluster.id, session_id: randomUUID() })})`;
+    await db.sql`select pg_notify('commander_revision', ${`${cluster.id}:7`})`;
+    await agent.waitFor((message) => message.type === 'nudge' && message.revision === 7);
+    await agent.session.ping();
+    expect(wentAway).toBe(false);
+    expect(agent.session.closed).toBe(false);
+
+    // A newer session does replace it.
+    const replaced = agent.closed;
+    const newer = await connectRawAgent(url, cluster.id, { key: cluster.key });
+    await replaced;
+    expect(wentAway).toBe(true);
+    newer.close();
   });
 });
