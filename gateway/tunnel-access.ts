@@ -9,6 +9,7 @@ import { verifyManagerToken } from '../shared/manager-token.js';
 import { type VerificationKeyLoader, verificationKeyLoader } from '../shared/signing-key.js';
 import { type AllowEntry, parseAllowEntry } from '../shared/targets.js';
 import { roleAllows } from '../shared/tokens.js';
+import { isUuid } from '../shared/wire/schema.js';
 import { type Authenticator, credentialOf, type Principal } from './auth.js';
 import { type Invalidations, LookupCache } from './cache.js';
 
@@ -16,8 +17,6 @@ export interface ClusterAccess {
   workspaceId: string;
   allowedTargets: AllowEntry[];
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class TunnelAccess {
   private readonly clusters = new LookupCache<ClusterAccess>();
@@ -77,7 +76,7 @@ export class TunnelAccess {
   private async cluster(clusterId: string): Promise<ClusterAccess | undefined> {
     const known = this.clusters.get(clusterId);
     if (known) return known;
-    if (!UUID.test(clusterId)) return undefined;
+    if (!isUuid(clusterId)) return undefined;
     const [row] = await this.sql<{ workspace_id: string; allowed_targets: string[] }[]>`
       select workspace_id, allowed_targets from clusters where id = ${clusterId}`;
     if (!row) return undefined;

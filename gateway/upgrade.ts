@@ -12,6 +12,7 @@ import type { Encryptor } from '../shared/crypto.js';
 import type { Sql } from '../shared/db/connect.js';
 import type { Logger } from '../shared/logger.js';
 import { AGENT_ADMISSION, MAX_WS_MESSAGE } from '../shared/wire/limits.js';
+import { isUuid } from '../shared/wire/schema.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
@@ -19,8 +20,6 @@ import { TelemetryWriter } from './telemetry.js';
 import { TunnelBroker } from './tunnel-broker.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';
 import { answerUpgrade } from './upgrade-answer.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** RFC 3986: a path of segments of pchars, a query of pchars, "/" and "?". */
 const PATH = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/;
@@ -117,7 +116,7 @@ export async function attachWebSockets(
     const agent = /^\/agent_api\/([^/]+)\/?$/.exec(pathname);
     const tunnel = /^\/api\/v1\/clusters\/([^/]+)\/tunnel\/?$/.exec(pathname);
     const tunnels = /^\/api\/v1\/clusters\/([^/]+)\/tunnels\/?$/.exec(pathname);
-    if (agent?.[1] && UUID.test(agent[1])) {
+    if (agent?.[1] && isUuid(agent[1])) {
       agents.handleUpgrade(request, socket, head, agent[1]);
     } else if (tunnel?.[1]) {
       tunnelEndpoint.handleUpgrade(request, socket, head, tunnel[1], query.get('target'));

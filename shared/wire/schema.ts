@@ -54,8 +54,10 @@ const TEXT = '^[^\\u0000\\uD800-\\uDFFF]*$';
 
 export const Hex64 = () => Type.String({ pattern: '^[0-9a-f]{64}$' });
 export const Hex16 = () => Type.String({ pattern: '^[0-9a-f]{16}$' });
-export const Uuid = () =>
-  Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
+const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+/** A UUID as PostgreSQL prints it (lower case), e.g. a cluster id in a path. */
+export const Uuid = () => Type.String({ pattern: UUID });
+export const isUuid = compile(Uuid());
 export const Base64 = (maxLength: number) => Type.String({ maxLength, pattern: '^[A-Za-z0-9+/]+={0,2}$' });
 /** An integer JavaScript holds exactly, from `minimum`. */
 export const SafeInteger = (minimum = 0) => Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER });
