@@ -101,7 +101,7 @@ export const TelemetrySample = Type.Object({
   cpus: Type.Number({ minimum: 0, maximum: 1e9 }),
   memory_bytes: SafeInteger(),
   nodes: Int32(),
-  storage_bytes: SafeInteger(),
+  storage_bytes: SafeInteger(0, 'the capacity of all persistent volumes'),
   kubernetes_version: Text(200),
   platform_version: Text(200),
   components: Type.Array(Type.Object({ name: Text(300), ready: Type.Boolean() }), { maxItems: 1000 }),

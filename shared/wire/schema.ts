@@ -60,6 +60,7 @@ export const Uuid = () => Type.String({ pattern: UUID });
 export const isUuid = compile(Uuid());
 export const Base64 = (maxLength: number) => Type.String({ maxLength, pattern: '^[A-Za-z0-9+/]+={0,2}$' });
 /** An integer JavaScript holds exactly, from `minimum`. */
-export const SafeInteger = (minimum = 0) => Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER });
+export const SafeInteger = (minimum = 0, description?: string) =>
+  Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER, ...(description ? { description } : {}) });
 /** An integer a PostgreSQL `integer` column holds. */
 export const Int32 = (minimum = 0) => Type.Integer({ minimum, maximum: 2 ** 31 - 1 });
