@@ -46,16 +46,13 @@ export interface AgentEndpointOptions {
   wss: WebSocketServer;
   logger: Logger;
   replicaId: string;
-  /** Admission limits; AGENT_ADMISSION by default. */
-  admission?: Partial<typeof AGENT_ADMISSION>;
   /** How often last_seen_at is refreshed and unrecorded disconnects written again. */
   lastSeenEveryMs?: number;
 }
 
 export class AgentEndpoint {
   private readonly sessions = new Map<string, AgentSession>();
-  private readonly admission: typeof AGENT_ADMISSION;
-  private readonly helloRoom: HelloRoom;
+  private readonly helloRoom = new HelloRoom(AGENT_ADMISSION.maxAwaitingHello);
   /** Hellos whose signature verified, in their database transaction now. */
   private verifying = 0;
   /** Disconnects the database has not recorded yet (session id → cluster id), retried. */
@@ -65,8 +62,6 @@ export class AgentEndpoint {
   private stopping = false;
 
   constructor(private readonly options: AgentEndpointOptions) {
-    this.admission = { ...AGENT_ADMISSION, ...options.admission };
-    this.helloRoom = new HelloRoom(this.admission.maxAwaitingHello);
     this.lastSeenTimer = setInterval(
       () => void this.touchLastSeen(),
       options.lastSeenEveryMs ?? LAST_SEEN_EVERY_MS,
@@ -111,7 +106,7 @@ export class AgentEndpoint {
    * nothing waits in the hello room, which never refuses (it drops its oldest instead).
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, clusterId: string): void {
-    const { maxVerifying, maxSessions, retryAfterS } = this.admission;
+    const { maxVerifying, maxSessions, retryAfterS } = AGENT_ADMISSION;
     if (this.stopping || this.verifying >= maxVerifying || this.sessions.size >= maxSessions) {
       // Shed load: the agent waits this long (with jitter) before it tries again.
       const retryAfter = retryAfterS.min + Math.floor(Math.random() * retryAfterS.spread);

@@ -55,7 +55,7 @@ export const TUNNEL_LOW_WATER = 1 * MiB;
 /** Bytes per message the tunnel client sends (below MAX_WS_MESSAGE). */
 export const TUNNEL_CLIENT_CHUNK = 512 * KiB;
 
-/** Admission at the agent endpoint (per replica). */
+/** Admission at the agent endpoint (per replica; docs/protocol.md, "Admission"). */
 export const AGENT_ADMISSION = {
   /**
    * Connections upgraded but with no hello yet. They have proven nothing and cost little, so
