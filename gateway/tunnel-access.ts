@@ -21,6 +21,8 @@ export interface ClusterAccess {
 export class TunnelAccess {
   private readonly clusters = new LookupCache<ClusterAccess>();
   private readonly managerKeys: VerificationKeyLoader;
+  /** Bad allow-list entries already logged (cluster id and entry), so each is logged once. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly sql: Sql,
@@ -90,18 +92,24 @@ export class TunnelAccess {
 
   /**
    * The entries that parse. One that does not (stored before the API checked entries, or by
-   * hand) allows nothing: it is logged once per load, and the cluster's other entries still work.
+   * hand) allows nothing: it is logged once, and the cluster's other entries still work.
    */
   private allowList(clusterId: string, entries: string[]): AllowEntry[] {
     const parsed: AllowEntry[] = [];
     for (const text of entries) {
       const entry = parseAllowEntry(text);
-      if (entry) parsed.push(entry);
-      else
-        this.logger.warn(
-          { cluster_id: clusterId, entry: text.slice(0, 300) },
-          'an allowed_targets entry does not parse; it allows nothing',
-        );
+      if (entry) {
+        parsed.push(entry);
+        continue;
+      }
+      const key = `${clusterId} ${text}`;
+      if (this.reported.has(key)) continue;
+      if (this.reported.size >= 10_000) this.reported.clear();
+      this.reported.add(key);
+      this.logger.warn(
+        { cluster_id: clusterId, entry: text.slice(0, 300) },
+        'an allowed_targets entry does not parse; it allows nothing',
+      );
     }
     return parsed;
   }

@@ -1,7 +1,12 @@
 // The tunnel side of allowed_targets: an entry stored in the database that the target parser
 // rejects (written before the API checked it, or by hand) denies only what it would have
 // allowed; the cluster's other entries keep working, and nothing answers 500.
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator } from '../../gateway/auth.js';
+import { Invalidations } from '../../gateway/cache.js';
+import { TunnelAccess } from '../../gateway/tunnel-access.js';
+import { createLogger } from '../../shared/logger.js';
 import type { MuxStream } from '../../shared/mux/stream.js';
 import { openTunnel, TunnelClient, TunnelClientError } from '../../shared/tunnel-client.js';
 import { encodeMessage, readFirstMessage } from '../../shared/wire/messages.js';
@@ -116,5 +121,30 @@ describe('tunnel allow-list from the database', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('logs each entry that does not parse once, however often the cluster is loaded again', async () => {
+    const lines: Record<string, any>[] = [];
+    const logger = createLogger('info', 'test', {
+      write: (line: string) => void lines.push(JSON.parse(line)),
+    });
+    const invalidations = new Invalidations();
+    const access = new TunnelAccess(
+      gw.db.sql,
+      createAuthenticator(gw.db.sql, invalidations),
+      logger,
+      invalidations,
+    );
+    const request = { headers: { 'x-auth-token': operator }, socket: {} } as unknown as IncomingMessage;
+    for (let load = 0; load < 3; load += 1) {
+      const { cluster } = await access.authorize(request, clusterId);
+      expect(cluster.allowedTargets.map((entry) => entry.text)).toEqual(['db.internal:5432']);
+      // The row changed (as far as the cache knows): the next call loads it again.
+      invalidations.publish({ table: 'clusters', id: clusterId });
+    }
+    const warned = lines.filter(
+      (line) => line.msg === 'an allowed_targets entry does not parse; it allows nothing',
+    );
+    expect(warned.map((line) => line.entry)).toEqual(['_ssh:22', '10.0.0.0/33:22', 'db/8:22']);
   });
 });
