@@ -104,7 +104,8 @@ export const TelemetrySample = Type.Object({
   storage_bytes: SafeInteger(0, 'the capacity of all persistent volumes'),
   kubernetes_version: Text(200),
   platform_version: Text(200),
-  components: Type.Array(Type.Object({ name: Text(300), ready: Type.Boolean() }), { maxItems: 1000 }),
+  // A name is namespace/kind/name: up to 63 + 11 + 253 characters and two slashes.
+  components: Type.Array(Type.Object({ name: Text(512), ready: Type.Boolean() }), { maxItems: 1000 }),
 });
 export type TelemetrySample = Static<typeof TelemetrySample>;
 
