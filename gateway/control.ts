@@ -1,6 +1,7 @@
 // The gateway's end of one agent's control stream: length-prefixed JSON both ways
-// (docs/protocol.md). Every message is checked against its schema: a bad outbox entry is
-// acknowledged unstored (it could never be stored), anything else bad closes the session.
+// (docs/protocol.md). Every message the gateway acts on is checked against its schema: a bad
+// outbox entry is acknowledged unstored (it could never be stored); a bad pull, a message that
+// is not a JSON object, or an entry without a usable seq closes the session.
 import { Counter, type Registry } from 'prom-client';
 import type { Encryptor } from '../shared/crypto.js';
 import type { Queryable, Sql } from '../shared/db/connect.js';
