@@ -10,23 +10,19 @@ import { INITIAL_WINDOW } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { CloseCode, sessionOverWebSocket, zeroMask } from '../shared/mux/transports.js';
-import { type Hello, MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION, type Welcome } from '../shared/wire/handshake.js';
+import { type Hello, PROTOCOL_VERSION, type Welcome } from '../shared/wire/handshake.js';
+import {
+  AGENT_HANDSHAKE_TIMEOUT_MS,
+  AGENT_UPGRADE_TIMEOUT_MS,
+  MAX_HANDSHAKE_MESSAGE,
+  MAX_WS_MESSAGE,
+  TUNNEL_WINDOW,
+} from '../shared/wire/limits.js';
 import { encodeMessage } from '../shared/wire/messages.js';
 import { Backoff } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import type { AgentIdentity } from './identity.js';
 import { ConnectProxyAgent, proxyFor } from './proxy.js';
-
-/**
- * Largest receive window of streams the gateway opens here (tunnels). Everything the gateway
- * sends this agent shares one connection, so a bulk tunnel's window is also how far a heartbeat
- * or an interactive tunnel's bytes may queue behind it. Measured against 4 MiB (tunnel-hol,
- * bench/probe interleaved): heartbeat p99 11.6-13.5 ms against 16-23.5 ms, interactive p50
- * 5.4-5.7 ms against 9.4-11.3 ms, and no difference in one-stream throughput (0.87-1.02 against
- * 0.74-1.01 of ssh -L).
- */
-const TUNNEL_WINDOW = 2 * 1024 * 1024;
-const HANDSHAKE_TIMEOUT_MS = 15_000;
 
 export interface ConnectionEvents {
   /** A tunnel stream the gateway opened. */
@@ -128,8 +124,8 @@ export class AgentConnection {
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
       generateMask: zeroMask,
-      maxPayload: 1024 * 1024,
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      maxPayload: MAX_WS_MESSAGE,
+      handshakeTimeout: AGENT_UPGRADE_TIMEOUT_MS,
       ...tls,
       agent: proxy ? new ConnectProxyAgent(proxy, url.protocol === 'wss:' ? tls : undefined) : undefined,
       headers: { 'user-agent': `commander-agent/${this.version}` },
@@ -175,12 +171,12 @@ export class AgentConnection {
 
   private handshake(ws: WebSocket, onWelcome: (welcome: Welcome) => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('handshake timed out')), HANDSHAKE_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new Error('handshake timed out')), AGENT_HANDSHAKE_TIMEOUT_MS);
       let enrolling: string | undefined;
       const onMessage = (data: Buffer, isBinary: boolean) => {
         let message: Record<string, unknown>;
         try {
-          if (!isBinary || data.length > MAX_HANDSHAKE_BYTES) throw new Error('bad handshake message');
+          if (!isBinary || data.length > MAX_HANDSHAKE_MESSAGE) throw new Error('bad handshake message');
           message = JSON.parse(data.toString('utf8'));
         } catch (error) {
           return finish(error as Error);
@@ -235,7 +231,7 @@ export class AgentConnection {
     const session = sessionOverWebSocket(ws, true, {
       keepaliveInterval: heartbeat,
       keepaliveTimeout: heartbeat,
-      streamWindow: TUNNEL_WINDOW,
+      streamWindow: TUNNEL_WINDOW.agent,
     });
     if (this.current) this.current.session = session;
     this.logger.info({ session_id: welcome.session_id, heartbeat_ms: heartbeat }, 'connected to the gateway');

@@ -4,14 +4,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../shared/logger.js';
 import { RESOURCE_LIMITS } from '../shared/manifests.js';
 import type { MuxStream } from '../shared/mux/stream.js';
-import {
-  checkAck,
-  checkDesired,
-  checkNudge,
-  type Desired,
-  MAX_CONTROL_MESSAGE,
-  type Pull,
-} from '../shared/wire/control.js';
+import { type Desired, isAck, isDesired, isNudge, type Pull } from '../shared/wire/control.js';
+import { MAX_GATEWAY_MESSAGE } from '../shared/wire/limits.js';
 import { encodeMessage, MessageDecoder } from '../shared/wire/messages.js';
 import type { DesiredStore } from './desired.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
@@ -64,7 +58,7 @@ export class Syncer extends EventEmitter<SyncEvents> {
   attach(control: MuxStream): void {
     this.control = control;
     this.abandonPull();
-    const decoder = new MessageDecoder(MAX_CONTROL_MESSAGE);
+    const decoder = new MessageDecoder(MAX_GATEWAY_MESSAGE);
     control.pipe(decoder);
     decoder.on('error', (error) => {
       this.logger.warn({ err: error }, 'bad message from the gateway; reconnecting');
@@ -115,22 +109,21 @@ export class Syncer extends EventEmitter<SyncEvents> {
 
   private handle(message: Record<string, unknown>): void {
     if (message.type === 'nudge') {
-      if (checkNudge(message)) this.logger.warn({ message }, 'bad nudge ignored');
+      if (!isNudge(message)) this.logger.warn({ problem: isNudge.problem(message) }, 'bad nudge ignored');
       else if (message.revision !== this.store.revision) this.pull();
       return;
     }
     if (message.type === 'ack') {
-      if (!checkAck(message)) this.outbox.ack(message.seq as number);
+      if (isAck(message)) this.outbox.ack(message.seq);
       return;
     }
     if (message.type === 'desired') {
-      const problem = checkDesired(message);
-      if (problem) {
-        this.logger.warn({ problem }, 'bad desired-state message; reconnecting');
+      if (!isDesired(message)) {
+        this.logger.warn({ problem: isDesired.problem(message) }, 'bad desired-state message; reconnecting');
         this.control?.destroy();
         return;
       }
-      this.receive(message as unknown as Desired);
+      this.receive(message);
     }
   }
 

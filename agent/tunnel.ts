@@ -2,10 +2,12 @@
 // default), dial with a timeout, answer ok or a typed error, then carry bytes both ways.
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect } from 'node:net';
+import type { WireCodeOf } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { type AllowEntry, formatTarget, isAllowed, parseTarget } from '../shared/targets.js';
 import { encodeMessage, readFirstMessage } from '../shared/wire/messages.js';
+import { type DialAnswer, isDialRequest } from '../shared/wire/tunnel.js';
 
 export interface TunnelOptions {
   allow: AllowEntry[];
@@ -13,24 +15,24 @@ export interface TunnelOptions {
   logger: Logger;
 }
 
-type Refusal = { code: 'target_not_allowed' | 'dial_failed' | 'dial_timeout'; message: string };
+type Refusal = { code: WireCodeOf<'dial'>; message: string };
 
 export async function serveTunnel(stream: MuxStream, options: TunnelOptions): Promise<void> {
   stream.on('error', () => {});
   let request: Record<string, unknown>;
   let rest: Buffer;
   try {
-    ({ message: request, rest } = await readFirstMessage(stream, 16 * 1024, 30_000));
+    ({ message: request, rest } = await readFirstMessage(stream));
   } catch {
     stream.destroy();
     return;
   }
   const refuse = (refusal: Refusal) => {
     options.logger.info({ target: request.target, code: refusal.code }, 'tunnel refused');
-    stream.end(encodeMessage({ ok: false, ...refusal }));
+    const answer: DialAnswer = { ok: false, ...refusal };
+    stream.end(encodeMessage(answer));
   };
-  const target =
-    request.type === 'dial' && typeof request.target === 'string' ? parseTarget(request.target) : undefined;
+  const target = isDialRequest(request) ? parseTarget(request.target) : undefined;
   if (!target) return refuse({ code: 'dial_failed', message: 'bad dial request' });
   // Name entries match the name asked for; CIDR entries match the address we will really dial,
   // so a DNS answer cannot smuggle a forbidden address past the list.

@@ -17,6 +17,7 @@ import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { sessionOverWebSocket } from '../shared/mux/transports.js';
 import { type Hello, PROTOCOL_VERSION } from '../shared/wire/handshake.js';
+import { MAX_WS_MESSAGE } from '../shared/wire/limits.js';
 import { encodeMessage } from '../shared/wire/messages.js';
 
 const HEARTBEAT_MS = 10_000;
@@ -148,7 +149,7 @@ function connectOnce(
   const publicKey = Buffer.from(key.publicKey).toString('base64');
   const ws = new WebSocket(`${wsBase}/agent_api/${agent.clusterId}`, {
     perMessageDeflate: false,
-    maxPayload: 1024 * 1024,
+    maxPayload: MAX_WS_MESSAGE,
     headers: { 'user-agent': `commander-agent/${VERSION}` },
   });
   return new Promise((resolve, reject) => {

@@ -14,13 +14,8 @@
 //    Prints `mismatch <index>` when a set did not match its hash.
 import { canonicalJson, setHash, sha256, shortHash } from '../shared/manifests.js';
 import type { MuxStream } from '../shared/mux/stream.js';
-import {
-  checkDesired,
-  checkNudge,
-  type Desired,
-  MAX_CONTROL_MESSAGE,
-  type Pull,
-} from '../shared/wire/control.js';
+import { type Desired, isDesired, isNudge, type Pull } from '../shared/wire/control.js';
+import { MAX_GATEWAY_MESSAGE } from '../shared/wire/limits.js';
 import { encodeMessage, MessageDecoder } from '../shared/wire/messages.js';
 import { commands, connectAll, type Planned, prepare, wallMs } from './load-agents.js';
 
@@ -41,7 +36,7 @@ class LoadSyncer {
     private readonly agent: Planned,
     private readonly control: MuxStream,
   ) {
-    const decoder = new MessageDecoder(MAX_CONTROL_MESSAGE);
+    const decoder = new MessageDecoder(MAX_GATEWAY_MESSAGE);
     control.on('data', (chunk: Buffer) => {
       this.bytes += chunk.length;
     });
@@ -71,14 +66,14 @@ class LoadSyncer {
   }
 
   private handle(message: Record<string, unknown>): void {
-    if (message.type === 'nudge' && !checkNudge(message)) {
+    if (message.type === 'nudge' && isNudge(message)) {
       if (message.revision !== this.revision) {
         this.nudgedAt ||= wallMs();
         this.pull();
       }
     } else if (message.type === 'desired') {
-      const problem = checkDesired(message);
-      if (!problem) this.receive(message as unknown as Desired);
+      const problem = isDesired.problem(message);
+      if (!problem) this.receive(message as Desired);
       else {
         process.stderr.write(`sync-load: ${this.agent.clusterId}: bad desired message: ${problem}\n`);
         this.control.destroy();

@@ -3,13 +3,14 @@
 // 1. Prepares <count> clusters (bench/load-agents.ts); on `connect` (stdin) connects every agent.
 // 2. On `start`, every agent sends one `telemetry` message per <period> on its control stream, the
 //    agents spread evenly over the period: seq counting up from 1 per agent, a sample valid for
-//    shared/wire/control.ts checkTelemetry, its time the send time (never the same twice for one
+//    shared/wire/control.ts TelemetrySample, its time the send time (never the same twice for one
 //    agent). The gateway acknowledges a sample's seq once it is stored; the time from sending to
 //    that ack is its latency.
 // 3. On `stats`, prints `stats {"sent","acked","unacked","ms","latencies":{"p50","p99","max"}}` for
 //    the samples since the previous `stats` (acked: acks received in that time) and starts over.
 import type { MuxStream } from '../shared/mux/stream.js';
-import { checkAck, MAX_CONTROL_MESSAGE, type TelemetrySample } from '../shared/wire/control.js';
+import { isAck, type TelemetrySample } from '../shared/wire/control.js';
+import { MAX_GATEWAY_MESSAGE } from '../shared/wire/limits.js';
 import { encodeMessage, MessageDecoder } from '../shared/wire/messages.js';
 import { commands, connectAll, prepare } from './load-agents.js';
 import { percentile } from './report.js';
@@ -46,15 +47,15 @@ class TelemetrySender {
   private readonly pending = new Map<number, number>();
 
   constructor(private readonly control: MuxStream) {
-    const decoder = new MessageDecoder(MAX_CONTROL_MESSAGE);
+    const decoder = new MessageDecoder(MAX_GATEWAY_MESSAGE);
     control.pipe(decoder);
     decoder.on('error', (error) => control.destroy(error));
     decoder.on('data', (message: Record<string, unknown>) => {
-      if (message.type !== 'ack' || checkAck(message)) return;
+      if (!isAck(message)) return;
       const now = performance.now();
       // An ack covers every entry up to its seq.
       for (const [seq, at] of this.pending) {
-        if (seq > (message.seq as number)) continue;
+        if (seq > message.seq) continue;
         this.pending.delete(seq);
         acked += 1;
         latencies.push(now - at);

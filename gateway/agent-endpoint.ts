@@ -1,36 +1,29 @@
-// The agent endpoint: WebSocket upgrade at /agent_api/<cluster>, the challenge handshake,
-// one multiplexed session per cluster, and the session registry (here and in PostgreSQL).
-import { randomBytes, randomUUID } from 'node:crypto';
+// The agent endpoint: admission of WebSocket upgrades at /agent_api/<cluster>, one multiplexed
+// session per cluster, and the session registry (here and in PostgreSQL).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { AGENT_REVOKED_CHANNEL } from '../shared/agent-revocation.js';
 import type { Encryptor } from '../shared/crypto.js';
 import type { Sql } from '../shared/db/connect.js';
-import { EnrollmentError, redeemEnrollmentToken } from '../shared/enrollment.js';
-import { verifyChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
 import type { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import { CloseCode, sessionOverWebSocket } from '../shared/mux/transports.js';
+import { boundHeartbeat, type HandshakeError, type Hello, type Welcome } from '../shared/wire/handshake.js';
+import { AGENT_ADMISSION, DROP_TERMINATE_MS, LAST_SEEN_EVERY_MS } from '../shared/wire/limits.js';
 import {
-  type AgentErrorCode,
-  boundHeartbeat,
-  type Challenge,
+  acceptHello,
   checkHello,
-  type Hello,
-  MAX_HANDSHAKE_BYTES,
-  PROTOCOL_VERSION,
-  type Welcome,
-} from '../shared/wire/handshake.js';
-
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-const LAST_SEEN_EVERY_MS = 30_000;
-
+  HandshakeRefused,
+  HelloRoom,
+  SESSION_CHANNEL,
+  sendChallenge,
+} from './agent-handshake.js';
 import { ControlChannel, type ControlMetrics } from './control.js';
 import type { TelemetryWriter } from './telemetry.js';
+import { answerUpgrade } from './upgrade-answer.js';
 
-const SESSION_CHANNEL = 'commander_agent_session';
 /** Sent by a trigger when a cluster's current_revision changes (migration 0006). */
 const REVISION_CHANNEL = 'commander_revision';
 
@@ -53,41 +46,37 @@ export interface AgentEndpointOptions {
   wss: WebSocketServer;
   logger: Logger;
   replicaId: string;
-  /** Handshakes in progress beyond this are refused with 503 and Retry-After. */
-  maxPendingHandshakes?: number;
-  /** Most agent sessions this replica holds; more are refused with 503 and Retry-After. */
-  maxSessions?: number;
-}
-
-class HandshakeRefused extends Error {
-  constructor(
-    readonly code: AgentErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+  /** How often last_seen_at is refreshed and unrecorded disconnects written again. */
+  lastSeenEveryMs?: number;
 }
 
 export class AgentEndpoint {
   private readonly sessions = new Map<string, AgentSession>();
-  private pendingHandshakes = 0;
+  private readonly helloRoom = new HelloRoom(AGENT_ADMISSION.maxAwaitingHello);
+  /** Hellos whose signature verified, in their database transaction now. */
+  private verifying = 0;
+  /** Disconnects the database has not recorded yet (session id → cluster id), retried. */
+  private readonly unrecorded = new Map<string, string>();
   private lastSeenTimer: NodeJS.Timeout;
   private unlisten: Array<() => Promise<void>> = [];
   private stopping = false;
 
   constructor(private readonly options: AgentEndpointOptions) {
-    this.lastSeenTimer = setInterval(() => this.touchLastSeen(), LAST_SEEN_EVERY_MS);
+    this.lastSeenTimer = setInterval(
+      () => void this.touchLastSeen(),
+      options.lastSeenEveryMs ?? LAST_SEEN_EVERY_MS,
+    );
     this.lastSeenTimer.unref();
   }
 
   /** Listens for sessions taken over elsewhere and for revocations, from any replica. */
   async start(): Promise<void> {
-    const { sql } = this.options;
+    const { sql, logger } = this.options;
     const onSession = await sql.listen(SESSION_CHANNEL, (payload) => {
-      const { cluster_id, session_id } = JSON.parse(payload) as { cluster_id: string; session_id: string };
-      const local = this.sessions.get(cluster_id);
-      if (local && local.sessionId !== session_id)
-        this.drop(local, CloseCode.replaced, 'replaced by a newer connection');
+      const taken = parseSessionNotice(payload);
+      if (!taken) return logger.warn({ payload: payload.slice(0, 200) }, 'bad session notification ignored');
+      const local = this.sessions.get(taken.cluster_id);
+      if (local && local.sessionId !== taken.session_id) void this.dropIfReplaced(local);
     });
     const onRevoked = await sql.listen(AGENT_REVOKED_CHANNEL, (clusterId) => {
       const local = this.sessions.get(clusterId);
@@ -95,9 +84,10 @@ export class AgentEndpoint {
     });
     // A new desired revision stored through any replica: nudge the agent if it is ours.
     const onRevision = await sql.listen(REVISION_CHANNEL, (payload) => {
-      const [clusterId, revision] = payload.split(':');
+      const [clusterId, text] = payload.split(':');
+      const revision = Number(text);
       const local = clusterId ? this.sessions.get(clusterId) : undefined;
-      local?.control?.nudge(Number(revision));
+      if (local && Number.isSafeInteger(revision)) local.control?.nudge(revision);
     });
     this.unlisten = [onSession.unlisten, onRevoked.unlisten, onRevision.unlisten];
   }
@@ -110,94 +100,44 @@ export class AgentEndpoint {
     return this.sessions.get(clusterId);
   }
 
+  /**
+   * Admits an upgrade unless this replica is stopping or full (503 with Retry-After). Only
+   * hellos being verified count against the handshake limit: a connection that has said
+   * nothing waits in the hello room, which never refuses (it drops its oldest instead).
+   */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, clusterId: string): void {
-    const { maxPendingHandshakes = 512, maxSessions = 20_000 } = this.options;
-    if (
-      this.stopping ||
-      this.pendingHandshakes >= maxPendingHandshakes ||
-      this.sessions.size >= maxSessions
-    ) {
+    const { maxVerifying, maxSessions, retryAfterS } = AGENT_ADMISSION;
+    if (this.stopping || this.verifying >= maxVerifying || this.sessions.size >= maxSessions) {
       // Shed load: the agent waits this long (with jitter) before it tries again.
-      const retryAfter = 5 + Math.floor(Math.random() * 25);
-      socket.end(
-        `HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${retryAfter}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-      );
+      const retryAfter = retryAfterS.min + Math.floor(Math.random() * retryAfterS.spread);
+      answerUpgrade(socket, 503, { 'Retry-After': String(retryAfter) });
       return;
     }
-    this.pendingHandshakes += 1;
-    let counted = true;
-    const release = () => {
-      if (counted) this.pendingHandshakes -= 1;
-      counted = false;
-    };
-    // ws never calls back for an upgrade it rejects or a socket already gone.
-    socket.once('close', release);
+    const remoteAddress = request.socket.remoteAddress ?? null;
     this.options.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.handshake(ws, clusterId, request.socket.remoteAddress ?? null)
-        .catch((error: unknown) => {
-          const refused =
-            error instanceof HandshakeRefused ? error : new HandshakeRefused('bad_handshake', String(error));
-          this.options.logger.warn(
-            { cluster_id: clusterId, code: refused.code, reason: refused.message },
-            'agent refused',
-          );
-          if (ws.readyState === ws.OPEN) {
-            ws.send(
-              Buffer.from(JSON.stringify({ type: 'error', code: refused.code, message: refused.message })),
-            );
-            ws.close(refused.code === 'revoked' ? CloseCode.revoked : CloseCode.unauthorized, refused.code);
-          }
-          setTimeout(() => ws.terminate(), 1000).unref();
-        })
-        .finally(release);
+      // ws reports a bad frame as an 'error' and then closes; without a listener the error
+      // would be thrown out of the socket's event handler and end the process.
+      ws.on('error', () => {});
+      this.handshake(ws, clusterId, remoteAddress).catch((error: unknown) =>
+        this.refuse(ws, clusterId, error),
+      );
     });
   }
 
   private async handshake(ws: WebSocket, clusterId: string, remoteAddress: string | null): Promise<void> {
-    const nonce = randomBytes(32).toString('base64');
-    const challenge: Challenge = { type: 'challenge', protocol: PROTOCOL_VERSION, nonce };
-    ws.send(Buffer.from(JSON.stringify(challenge)));
-    const hello = await this.readHello(ws);
-    if (hello.cluster_id !== clusterId)
-      throw new HandshakeRefused('unauthorized', 'hello is for another cluster');
-    if (!verifyChallenge(hello.public_key, hello.signature, clusterId, nonce)) {
-      throw new HandshakeRefused('unauthorized', 'signature does not match the challenge');
+    const nonce = sendChallenge(ws);
+    const hello = await this.helloRoom.hello(ws);
+    checkHello(hello, clusterId, nonce);
+    this.verifying += 1;
+    let sessionId: string;
+    try {
+      sessionId = await acceptHello(this.options.sql, clusterId, hello, this.options.replicaId);
+    } finally {
+      this.verifying -= 1;
     }
-    const { sql } = this.options;
-    const sessionId = randomUUID();
-    await sql.begin(async (tx) => {
-      const [cluster] =
-        await tx`select id from clusters where id = ${clusterId} and archived_at is null for update`;
-      if (!cluster) throw new HandshakeRefused('unknown_cluster', 'no such cluster');
-      if (hello.enrollment_token) {
-        try {
-          await redeemEnrollmentToken(tx, hello.enrollment_token, clusterId);
-        } catch (error) {
-          if (error instanceof EnrollmentError) throw new HandshakeRefused('unauthorized', error.message);
-          throw error;
-        }
-        await tx`insert into agents (cluster_id, public_key) values (${clusterId}, ${hello.public_key})
-          on conflict (cluster_id) do update set public_key = excluded.public_key, enrolled_at = now(), revoked_at = null`;
-        // A newly enrolled agent numbers its reports from 1 again.
-        await tx`update clusters set agent_seq = 0 where id = ${clusterId}`;
-      } else {
-        const [agent] = await tx<{ public_key: string; revoked_at: Date | null }[]>`
-          select public_key, revoked_at from agents where cluster_id = ${clusterId}`;
-        if (!agent || agent.public_key !== hello.public_key) {
-          throw new HandshakeRefused('unauthorized', 'this key is not enrolled for the cluster');
-        }
-        if (agent.revoked_at)
-          throw new HandshakeRefused('revoked', 'this agent key was revoked; enroll again');
-      }
-      await tx`update clusters set agent_status = 'connected', last_seen_at = now(), agent_version = ${hello.agent_version},
-          agent_replica = ${this.options.replicaId}, agent_session_id = ${sessionId}
-        where id = ${clusterId}`;
-      await tx`select pg_notify(${SESSION_CHANNEL}, ${JSON.stringify({ cluster_id: clusterId, session_id: sessionId })})`;
-    });
     if (ws.readyState !== ws.OPEN || this.stopping) {
       // It went away while we recorded it: record that too.
-      await sql`update clusters set agent_status = 'disconnected', agent_replica = null
-        where id = ${clusterId} and agent_session_id = ${sessionId}`;
+      await this.recordDisconnect(clusterId, sessionId);
       return;
     }
     const heartbeat = boundHeartbeat(hello.heartbeat_interval);
@@ -206,38 +146,31 @@ export class AgentEndpoint {
     this.register(ws, clusterId, sessionId, hello, heartbeat, remoteAddress);
   }
 
-  private readHello(ws: WebSocket): Promise<Hello> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => done(new HandshakeRefused('bad_handshake', 'no hello in time')),
-        HANDSHAKE_TIMEOUT_MS,
-      );
-      const done = (error?: Error, hello?: Hello) => {
-        clearTimeout(timer);
-        ws.off('message', onMessage);
-        ws.off('close', onClose);
-        if (error) reject(error);
-        else resolve(hello as Hello);
+  /** Answers a failed handshake with its code, closes, and terminates a moment later. */
+  private refuse(ws: WebSocket, clusterId: string, error: unknown): void {
+    const { logger } = this.options;
+    let refused: HandshakeRefused;
+    if (error instanceof HandshakeRefused) {
+      refused = error;
+    } else {
+      // Ours (the database, say), not the agent's: the details stay in our log.
+      logger.error({ err: error, cluster_id: clusterId }, 'agent handshake failed');
+      refused = new HandshakeRefused('bad_handshake', 'the gateway could not check the hello; try again');
+    }
+    logger[refused.claimed ? 'warn' : 'debug'](
+      { cluster_id: clusterId, code: refused.code, reason: refused.message },
+      'agent refused',
+    );
+    if (ws.readyState === ws.OPEN) {
+      const answer: HandshakeError = {
+        type: 'error',
+        code: refused.code,
+        message: refused.message.slice(0, 1000),
       };
-      const onMessage = (data: RawData, isBinary: boolean) => {
-        const bytes = data as Buffer;
-        if (!isBinary || bytes.length > MAX_HANDSHAKE_BYTES)
-          return done(new HandshakeRefused('bad_handshake', 'bad hello message'));
-        let message: Record<string, unknown>;
-        try {
-          message = JSON.parse(bytes.toString('utf8'));
-        } catch {
-          return done(new HandshakeRefused('bad_handshake', 'hello is not JSON'));
-        }
-        const problem =
-          message && typeof message === 'object' ? checkHello(message) : 'hello is not an object';
-        if (problem) return done(new HandshakeRefused('bad_handshake', problem));
-        done(undefined, message as unknown as Hello);
-      };
-      const onClose = () => done(new HandshakeRefused('bad_handshake', 'closed during the handshake'));
-      ws.on('message', onMessage);
-      ws.on('close', onClose);
-    });
+      ws.send(Buffer.from(JSON.stringify(answer)));
+      ws.close(refused.code === 'revoked' ? CloseCode.revoked : CloseCode.unauthorized, refused.code);
+    }
+    setTimeout(() => ws.terminate(), DROP_TERMINATE_MS).unref();
   }
 
   private register(
@@ -298,12 +231,28 @@ export class AgentEndpoint {
         { cluster_id: clusterId, session_id: sessionId, reason: reason?.code ?? 'closed' },
         'agent disconnected',
       );
-      this.options
-        .sql`update clusters set agent_status = 'disconnected', last_seen_at = now(), agent_replica = null
-        where id = ${clusterId} and agent_session_id = ${sessionId}`.catch((error: unknown) =>
-        logger.error({ err: error, cluster_id: clusterId }, 'could not record the disconnect'),
-      );
+      void this.recordDisconnect(clusterId, sessionId);
     });
+  }
+
+  /**
+   * Drops the session if another is the cluster's newest. A notification may name an older
+   * session: one accepted just before ours, whose notification arrived after ours registered
+   * (an agent that reconnected at once). Only the cluster's row says which one is the newest.
+   */
+  private async dropIfReplaced(local: AgentSession): Promise<void> {
+    try {
+      const [row] = await this.options.sql<{ agent_session_id: string | null }[]>`
+        select agent_session_id from clusters where id = ${local.clusterId}`;
+      if (row?.agent_session_id === local.sessionId || this.sessions.get(local.clusterId) !== local) return;
+      this.drop(local, CloseCode.replaced, 'replaced by a newer connection');
+    } catch (error) {
+      // Kept: if it was replaced, its agent is gone and its pings stop.
+      this.options.logger.warn(
+        { err: error, cluster_id: local.clusterId },
+        'could not check whether a session was replaced',
+      );
+    }
   }
 
   /** Closes a session with a typed close code (and a GoAway first, so the agent knows why). */
@@ -312,28 +261,75 @@ export class AgentEndpoint {
     entry.session.goAway();
     // The GoAway is flushed in a microtask; close after it went out.
     setImmediate(() => entry.ws.close(code, reason));
-    setTimeout(() => entry.ws.terminate(), 1000).unref();
+    setTimeout(() => entry.ws.terminate(), DROP_TERMINATE_MS).unref();
   }
 
-  private touchLastSeen(): void {
+  /**
+   * Marks the session's cluster disconnected (unless a newer session took it over). If the
+   * database is away the disconnect is kept and written on the next refresh, so a cluster never
+   * stays "connected" because one write failed.
+   */
+  private async recordDisconnect(clusterId: string, sessionId: string): Promise<void> {
+    this.unrecorded.set(sessionId, clusterId);
+    try {
+      await this.options
+        .sql`update clusters set agent_status = 'disconnected', last_seen_at = now(), agent_replica = null
+        where id = ${clusterId} and agent_session_id = ${sessionId}`;
+      this.unrecorded.delete(sessionId);
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, cluster_id: clusterId, session_id: sessionId },
+        'could not record the disconnect; trying again later',
+      );
+    }
+  }
+
+  /** Refreshes last_seen_at of the live sessions, and writes the disconnects still unrecorded. */
+  private async touchLastSeen(): Promise<void> {
+    for (const [sessionId, clusterId] of this.unrecorded) await this.recordDisconnect(clusterId, sessionId);
     const ids = [...this.sessions.keys()];
     if (ids.length === 0) return;
-    this.options.sql`update clusters set last_seen_at = now() where id = any(${ids}::uuid[])`.catch(() => {});
+    try {
+      await this.options.sql`update clusters set last_seen_at = now() where id = any(${ids}::uuid[])`;
+    } catch (error) {
+      // Written again on the next refresh; until then last_seen_at is older than it should be.
+      this.options.logger.warn({ err: error, clusters: ids.length }, 'could not refresh last_seen_at');
+    }
   }
 
   /** Closes every session (agents reconnect to another replica) and stops listening. */
   async stop(): Promise<void> {
+    const { sql, logger, replicaId } = this.options;
     this.stopping = true;
     clearInterval(this.lastSeenTimer);
-    for (const unlisten of this.unlisten) await unlisten().catch(() => {});
+    this.helloRoom.clear();
+    for (const unlisten of this.unlisten) {
+      await unlisten().catch((error: unknown) => logger.warn({ err: error }, 'could not stop listening'));
+    }
     const entries = [...this.sessions.values()];
     for (const entry of entries) this.drop(entry, CloseCode.goingAway, 'gateway shutting down');
     if (entries.length > 0) {
-      await this.options
-        .sql`update clusters set agent_status = 'disconnected', agent_replica = null, last_seen_at = now()
-        where id = any(${entries.map((e) => e.clusterId)}::uuid[]) and agent_replica = ${this.options.replicaId}`.catch(
-        () => {},
+      await sql`update clusters set agent_status = 'disconnected', agent_replica = null, last_seen_at = now()
+        where id = any(${entries.map((e) => e.clusterId)}::uuid[]) and agent_replica = ${replicaId}`.catch(
+        (error: unknown) =>
+          // Another replica's session takes the row over; until an agent comes back it says connected.
+          logger.error(
+            { err: error, clusters: entries.length },
+            'could not record the disconnects at shutdown',
+          ),
       );
     }
   }
+}
+
+/** A session notification's payload, or undefined when it is not one. */
+function parseSessionNotice(payload: string): { cluster_id: string; session_id: string } | undefined {
+  try {
+    const value = JSON.parse(payload) as { cluster_id?: unknown; session_id?: unknown };
+    if (typeof value?.cluster_id === 'string' && typeof value.session_id === 'string')
+      return { cluster_id: value.cluster_id, session_id: value.session_id };
+  } catch {
+    // not JSON
+  }
+  return undefined;
 }

@@ -1,5 +1,7 @@
 // The gateway's end of one agent's control stream: length-prefixed JSON both ways
-// (docs/protocol.md). Every message is checked; a bad one closes the session with a typed reason.
+// (docs/protocol.md). Every message the gateway acts on is checked against its schema: a bad
+// outbox entry is acknowledged unstored (it could never be stored); a bad pull, a message that
+// is not a JSON object, or an entry without a usable seq closes the session.
 import { Counter, type Registry } from 'prom-client';
 import type { Encryptor } from '../shared/crypto.js';
 import type { Queryable, Sql } from '../shared/db/connect.js';
@@ -8,15 +10,17 @@ import { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import {
-  checkPull,
-  checkReport,
-  checkTelemetry,
-  MAX_CONTROL_MESSAGE,
+  type Ack,
+  isOutboxEnvelope,
+  isPull,
+  isReport,
+  isTelemetry,
+  type Nudge,
   type Pull,
-  type Report,
   type Telemetry,
 } from '../shared/wire/control.js';
-import { encodeMessage, MAX_MESSAGE_BYTES, MessageDecoder } from '../shared/wire/messages.js';
+import { CONTROL_BACKLOG, MAX_AGENT_MESSAGE, MAX_GATEWAY_MESSAGE } from '../shared/wire/limits.js';
+import { encodeMessage, MessageDecoder } from '../shared/wire/messages.js';
 import { storeOnce, storeReport } from './agent-reports.js';
 import { answerPull } from './desired-state.js';
 import type { TelemetryWriter } from './telemetry.js';
@@ -49,17 +53,19 @@ export class ControlMetrics {
   }
 }
 
-/** The messages an agent may send besides heartbeats and its status, each with its check. */
-const CHECKS: Record<string, (message: Record<string, unknown>) => string | undefined> = {
-  pull: checkPull,
-  report: checkReport,
-  telemetry: checkTelemetry,
-};
+/**
+ * A sample this far ahead of our clock is refused: stored, it would stay the cluster's newest
+ * sample until then, hiding every real one.
+ */
+const MAX_SAMPLE_AHEAD_MS = 24 * 3600 * 1000;
 
 export class ControlChannel {
   /** Pulls are answered one at a time, in the order they came; so are outbox entries stored. */
   private pulls: Promise<void> = Promise.resolve();
   private entries: Promise<void> = Promise.resolve();
+  private readonly decoder = new MessageDecoder(MAX_AGENT_MESSAGE);
+  /** Pulls and entries taken on and not finished yet (at most about CONTROL_BACKLOG). */
+  private busy = 0;
 
   constructor(
     private readonly clusterId: string,
@@ -68,17 +74,31 @@ export class ControlChannel {
     private readonly options: ControlOptions,
   ) {
     // Agent → gateway messages are small (pulls, reports in bounded parts).
-    const decoder = new MessageDecoder(MAX_MESSAGE_BYTES);
+    const { decoder } = this;
     stream.on('error', () => {});
     stream.pipe(decoder);
     decoder.on('error', (error) => this.violation(`bad control message: ${error.message}`));
     decoder.on('data', (message: Record<string, unknown>) => this.handle(message));
   }
 
+  /**
+   * Counts work taken on. While CONTROL_BACKLOG pieces are unfinished the decoder is paused:
+   * its buffers fill, the stream stops being read, and the stream's window stops the agent.
+   */
+  private track(work: Promise<void>): void {
+    this.busy += 1;
+    if (this.busy >= CONTROL_BACKLOG) this.decoder.pause();
+    const done = () => {
+      this.busy -= 1;
+      if (this.busy <= CONTROL_BACKLOG / 2 && this.decoder.isPaused()) this.decoder.resume();
+    };
+    work.then(done, done);
+  }
+
   /** Writes one message; resolves when the stream can take more. */
   async send(message: object): Promise<void> {
     if (this.stream.destroyed) return;
-    const encoded = encodeMessage(message, MAX_CONTROL_MESSAGE);
+    const encoded = encodeMessage(message, MAX_GATEWAY_MESSAGE);
     if ((message as { type?: string }).type === 'desired')
       this.options.metrics.desiredBytes.inc(encoded.length);
     if (!this.stream.write(encoded)) {
@@ -96,39 +116,87 @@ export class ControlChannel {
 
   /** The desired set changed (through any replica). */
   nudge(revision: number): void {
-    this.send({ type: 'nudge', revision }).catch(() => {});
+    const nudge: Nudge = { type: 'nudge', revision };
+    this.send(nudge).catch((error: unknown) => this.unsent(error, 'nudge'));
+  }
+
+  /** Resolves once the stream can take more; never rejects. */
+  private ack(seq: number): Promise<void> {
+    const ack: Ack = { type: 'ack', seq };
+    // Unacknowledged, the entry comes again after the agent's next reconnect.
+    return this.send(ack).catch((error: unknown) => this.unsent(error, 'ack'));
+  }
+
+  private unsent(error: unknown, what: string): void {
+    this.options.logger.warn({ err: error, cluster_id: this.clusterId }, `could not send a ${what}`);
   }
 
   private handle(message: Record<string, unknown>): void {
-    const type = String(message.type);
-    if (type === 'heartbeat' || type === 'status') return;
-    const check = CHECKS[type];
-    if (!check) {
-      this.options.logger.debug({ cluster_id: this.clusterId, type }, 'control message ignored');
-      return;
+    switch (message.type) {
+      case 'heartbeat':
+      case 'status':
+        // Liveness is the mux's pings, and nothing here uses the agent's status.
+        break;
+      case 'pull':
+        if (isPull(message)) this.queuePull(message);
+        else this.violation(`bad pull: ${isPull.problem(message)}`);
+        break;
+      case 'report':
+        if (isReport(message)) {
+          const report = message;
+          this.storeEntry(report.seq, (tx) => storeReport(tx, this.clusterId, report));
+        } else {
+          this.refuseEntry(message, isReport.problem(message));
+        }
+        break;
+      case 'telemetry':
+        if (!isTelemetry(message)) this.refuseEntry(message, isTelemetry.problem(message));
+        else if (Date.parse(message.sample.time) > Date.now() + MAX_SAMPLE_AHEAD_MS)
+          this.refuseEntry(message, 'sample.time is more than a day ahead of the gateway');
+        else this.storeSample(message);
+        break;
+      default:
+        this.options.logger.debug(
+          { cluster_id: this.clusterId, type: String(message.type) },
+          'control message ignored',
+        );
     }
-    const problem = check(message);
-    if (problem) {
-      this.violation(`bad ${type}: ${problem}`);
-      return;
-    }
-    if (type === 'pull') {
-      const pull = message as unknown as Pull;
-      this.pulls = this.pulls.then(() =>
-        this.answer(pull).catch((error: unknown) => {
-          this.options.logger.error({ err: error, cluster_id: this.clusterId }, 'could not answer a pull');
-        }),
-      );
-    } else if (type === 'report') {
-      const report = message as unknown as Report;
-      this.storeEntry(report.seq, (tx) => storeReport(tx, this.clusterId, report));
-    } else {
-      const { seq, sample } = message as unknown as Telemetry;
-      this.options.telemetry.add(this.clusterId, sample, (ok) => {
-        // Unstored samples stay in the agent's outbox and come again after a reconnect.
-        if (ok) this.send({ type: 'ack', seq }).catch(() => {});
+  }
+
+  private queuePull(pull: Pull): void {
+    this.pulls = this.pulls.then(() =>
+      this.answer(pull).catch((error: unknown) => {
+        this.options.logger.error({ err: error, cluster_id: this.clusterId }, 'could not answer a pull');
+      }),
+    );
+    this.track(this.pulls);
+  }
+
+  private storeSample({ seq, sample }: Telemetry): void {
+    const stored = new Promise<void>((resolve) => {
+      this.options.telemetry.add(this.clusterId, sample, (outcome) => {
+        // A failed write stays in the agent's outbox and comes again after a reconnect.
+        if (outcome === 'failed') resolve();
+        else this.ack(seq).then(resolve);
       });
+    });
+    this.track(stored);
+  }
+
+  /**
+   * An outbox entry whose body breaks its schema can never be stored: acknowledged, so the agent
+   * drops it instead of replaying it forever, and logged. Without a usable seq it is a violation.
+   */
+  private refuseEntry(message: Record<string, unknown>, problem: string | undefined): void {
+    if (!isOutboxEnvelope(message)) {
+      this.violation(`bad ${String(message.type)}: ${problem}`);
+      return;
     }
+    this.options.logger.warn(
+      { cluster_id: this.clusterId, type: message.type, seq: message.seq, problem },
+      'agent entry refused',
+    );
+    this.track(this.ack(message.seq));
   }
 
   /** Stores an outbox entry once and acknowledges it (a replay is acknowledged unstored). */
@@ -136,15 +204,17 @@ export class ControlChannel {
     this.entries = this.entries.then(async () => {
       try {
         await storeOnce(this.options.sql, this.clusterId, seq, store);
-        await this.send({ type: 'ack', seq });
       } catch (error) {
         // Not acknowledged: the agent sends it again after its next reconnect.
         this.options.logger.error(
           { err: error, cluster_id: this.clusterId, seq },
           'could not store an agent report',
         );
+        return;
       }
+      await this.ack(seq);
     });
+    this.track(this.entries);
   }
 
   private async answer(pull: Pull): Promise<void> {

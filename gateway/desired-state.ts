@@ -3,7 +3,8 @@
 import type { Encryptor } from '../shared/crypto.js';
 import type { Queryable, Sql } from '../shared/db/connect.js';
 import { type DesiredResource, setHash, shortHash } from '../shared/manifests.js';
-import { DESIRED_PART_BYTES, type Desired, type DesiredUpsert, type Pull } from '../shared/wire/control.js';
+import type { Desired, DesiredUpsert, Pull } from '../shared/wire/control.js';
+import { DESIRED_PART_BYTES } from '../shared/wire/limits.js';
 
 export interface StoreResult {
   revision: number;

@@ -1,12 +1,15 @@
 // Opens tunnel streams to agents: the dial request, the agent's typed answer, and the
 // tunnel metrics. A dial for an agent held by another replica is forwarded in a later step.
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { isWireCode, type WireCodeOf } from '../shared/errors.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { formatTarget, type Target } from '../shared/targets.js';
+import { TUNNEL_WINDOW } from '../shared/wire/limits.js';
 import { encodeMessage, readFirstMessage } from '../shared/wire/messages.js';
+import { type DialRequest, isDialAnswer } from '../shared/wire/tunnel.js';
 import type { AgentEndpoint } from './agent-endpoint.js';
 
-export type TunnelErrorCode = 'target_not_allowed' | 'dial_failed' | 'dial_timeout' | 'agent_offline';
+export type TunnelErrorCode = WireCodeOf<'tunnel'>;
 
 export class TunnelError extends Error {
   constructor(
@@ -17,16 +20,6 @@ export class TunnelError extends Error {
     this.name = 'TunnelError';
   }
 }
-
-const TUNNEL_ERROR_CODES = new Set<string>([
-  'target_not_allowed',
-  'dial_failed',
-  'dial_timeout',
-  'agent_offline',
-]);
-/** Receive window of a tunnel stream at the gateway: large enough to fill a fast link. */
-export const TUNNEL_WINDOW = 4 * 1024 * 1024;
-const ANSWER_TIMEOUT_MS = 30_000;
 
 export interface OpenTunnel {
   stream: MuxStream;
@@ -78,23 +71,26 @@ export class TunnelBroker {
     if (!agent) throw new TunnelError('agent_offline', 'the cluster has no agent connected');
     let stream: MuxStream;
     try {
-      stream = agent.session.open({ window: TUNNEL_WINDOW });
+      stream = agent.session.open({ window: TUNNEL_WINDOW.gateway });
     } catch (error) {
       throw new TunnelError(
         'agent_offline',
         `the agent's session cannot open streams: ${(error as Error).message}`,
       );
     }
-    stream.write(encodeMessage({ type: 'dial', target: formatTarget(target) }));
+    const dial: DialRequest = { type: 'dial', target: formatTarget(target) };
+    stream.write(encodeMessage(dial));
     try {
-      const { message, rest } = await readFirstMessage(stream, 16 * 1024, ANSWER_TIMEOUT_MS);
-      if (message.ok === true) return { stream, rest };
-      const code = String(message.code);
-      stream.destroy();
-      throw new TunnelError(
-        TUNNEL_ERROR_CODES.has(code) ? (code as TunnelErrorCode) : 'dial_failed',
-        typeof message.message === 'string' ? message.message : 'the agent refused the tunnel',
-      );
+      const { message, rest } = await readFirstMessage(stream);
+      if (!isDialAnswer(message)) {
+        throw new TunnelError(
+          'dial_failed',
+          `the agent's answer is malformed: ${isDialAnswer.problem(message)}`,
+        );
+      }
+      if (message.ok) return { stream, rest };
+      // A code this gateway does not know (a newer agent's) is still a failed dial.
+      throw new TunnelError(isWireCode('dial', message.code) ? message.code : 'dial_failed', message.message);
     } catch (error) {
       stream.destroy();
       if (error instanceof TunnelError) throw error;

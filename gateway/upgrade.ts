@@ -1,20 +1,47 @@
 // Routes WebSocket upgrades on the gateway's server: agents at /agent_api/<cluster>, tunnels
 // at /api/v1/clusters/<id>/tunnel (one per WebSocket) and /tunnels (multiplexed). One `ws`
 // server, binary only, no compression, bounded messages.
+import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
-import { AuditWriter } from '../shared/audit.js';
+import { type AuditPrinter, AuditWriter } from '../shared/audit.js';
+import type { Encryptor } from '../shared/crypto.js';
+import type { Sql } from '../shared/db/connect.js';
+import type { Logger } from '../shared/logger.js';
+import { AGENT_ADMISSION, MAX_WS_MESSAGE } from '../shared/wire/limits.js';
+import { isUuid } from '../shared/wire/schema.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
-import type { GatewayDeps } from './deps.js';
 import { TelemetryWriter } from './telemetry.js';
 import { TunnelBroker } from './tunnel-broker.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';
+import { answerUpgrade } from './upgrade-answer.js';
 
-/** The largest WebSocket message accepted; mux frames and tunnel chunks are split below it. */
-export const MAX_WS_MESSAGE = 1024 * 1024;
+/** RFC 3986: a path of segments of pchars, a query of pchars, "/" and "?". */
+const PATH = /^(?:\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)+$/;
+const QUERY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
+
+/**
+ * The path and query of a request target in origin-form (`/path?query`) or absolute-form
+ * (`http://host/path?query`); undefined for anything else (`*`, a broken URL, a bad escape).
+ */
+export function parseRequestTarget(raw: string): { pathname: string; query: URLSearchParams } | undefined {
+  let pathAndQuery = raw;
+  if (!raw.startsWith('/')) {
+    const authority = /^https?:\/\/[^/?#]*/i.exec(raw);
+    if (!authority || !URL.canParse(raw)) return undefined;
+    pathAndQuery = raw.slice(authority[0].length) || '/';
+  }
+  const mark = pathAndQuery.indexOf('?');
+  const pathname = mark < 0 ? pathAndQuery : pathAndQuery.slice(0, mark);
+  const query = mark < 0 ? '' : pathAndQuery.slice(mark + 1);
+  if (!PATH.test(pathname) || !QUERY.test(query)) return undefined;
+  return { pathname, query: new URLSearchParams(query) };
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,7 +49,23 @@ declare module 'fastify' {
   }
 }
 
-export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, authenticate: Authenticator) {
+/** What the WebSocket side needs from the gateway's composition root. */
+export interface WebSocketDeps {
+  sql: Sql;
+  encryptor: Encryptor;
+  logger: Logger;
+  metrics: Registry;
+  printAudit: AuditPrinter;
+  replicaId?: string;
+  isDraining: () => boolean;
+  telemetryRetentionDays?: number;
+}
+
+export async function attachWebSockets(
+  app: FastifyInstance,
+  deps: WebSocketDeps,
+  authenticate: Authenticator,
+) {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -54,26 +97,35 @@ export async function attachWebSockets(app: FastifyInstance, deps: GatewayDeps, 
   });
   app.decorate('agents', agents);
 
-  app.server.on('upgrade', (request, socket, head) => {
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
-    const url = new URL(request.url ?? '/', 'http://gateway');
-    const agent = /^\/agent_api\/([^/]+)\/?$/.exec(url.pathname);
-    const tunnel = /^\/api\/v1\/clusters\/([^/]+)\/tunnel\/?$/.exec(url.pathname);
-    const tunnels = /^\/api\/v1\/clusters\/([^/]+)\/tunnels\/?$/.exec(url.pathname);
-    if (deps.isDraining()) {
-      socket.end(
-        'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
-      );
-    } else if (agent?.[1]) {
+    // Nothing may throw out of this handler: an exception here would end the process.
+    try {
+      route(request, socket, head);
+    } catch (error) {
+      deps.logger.error({ err: error }, 'upgrade failed');
+      answerUpgrade(socket, 500);
+    }
+  });
+  const route = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (deps.isDraining())
+      return answerUpgrade(socket, 503, { 'Retry-After': String(AGENT_ADMISSION.drainingRetryAfterS) });
+    const target = parseRequestTarget(request.url ?? '');
+    if (!target) return answerUpgrade(socket, 400);
+    const { pathname, query } = target;
+    const agent = /^\/agent_api\/([^/]+)\/?$/.exec(pathname);
+    const tunnel = /^\/api\/v1\/clusters\/([^/]+)\/tunnel\/?$/.exec(pathname);
+    const tunnels = /^\/api\/v1\/clusters\/([^/]+)\/tunnels\/?$/.exec(pathname);
+    if (agent?.[1] && isUuid(agent[1])) {
       agents.handleUpgrade(request, socket, head, agent[1]);
     } else if (tunnel?.[1]) {
-      tunnelEndpoint.handleUpgrade(request, socket, head, tunnel[1], url.searchParams.get('target'));
+      tunnelEndpoint.handleUpgrade(request, socket, head, tunnel[1], query.get('target'));
     } else if (tunnels?.[1]) {
       tunnelEndpoint.handleSessionUpgrade(request, socket, head, tunnels[1]);
     } else {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      answerUpgrade(socket, 404);
     }
-  });
+  };
   // Before the HTTP server waits for its connections: WebSockets would keep it open forever.
   app.addHook('preClose', async () => {
     tunnelEndpoint.stop();

@@ -1,5 +1,6 @@
-// The one catalogue of error codes, shared by the HTTP API and the agent wire.
-// Codes are stable: clients match on them, so never rename one.
+// The one catalogue of error codes: the HTTP API's (upper case, each with its status) and the
+// wire's (lower case: the multiplexer, length-prefixed messages, the agent handshake, tunnels).
+// Codes are stable: clients and agents match on them, so never rename one.
 
 export const errorCatalogue = {
   UNAUTHORIZED: { status: 401, message: 'missing, unknown or revoked token' },
@@ -15,14 +16,89 @@ export const errorCatalogue = {
   CONFLICT: { status: 409, message: 'the object changed state' },
   NOT_READY: { status: 503, message: 'not ready' },
   UPGRADE_REQUIRED: { status: 426, message: 'this endpoint speaks WebSocket only' },
-  TARGET_NOT_ALLOWED: { status: 403, message: 'target_not_allowed' },
-  AGENT_OFFLINE: { status: 503, message: 'agent_offline' },
-  DIAL_FAILED: { status: 502, message: 'dial_failed' },
-  DIAL_TIMEOUT: { status: 504, message: 'dial_timeout' },
+  TARGET_NOT_ALLOWED: { status: 403, message: 'the target is not allowed' },
+  AGENT_OFFLINE: { status: 503, message: 'the cluster has no agent connected' },
+  DIAL_FAILED: { status: 502, message: 'the agent could not connect to the target' },
+  DIAL_TIMEOUT: { status: 504, message: 'the agent timed out connecting to the target' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
+
+/**
+ * Where a wire code occurs:
+ * - `mux`: a session's or stream's typed failure (close codes in mux/transports.ts);
+ * - `message`: reading a length-prefixed JSON message;
+ * - `handshake`: the gateway refusing an agent's hello;
+ * - `dial`: the agent refusing or failing a tunnel's dial;
+ * - `tunnel`: a tunnel failing at the gateway (the dial's codes and `agent_offline`);
+ * - `answer`: a tunnel refusal as clients see it (a multiplexed stream's answer);
+ * - `client`: what the tunnel client library reports.
+ * `api` is the HTTP code the same refusal has on the tunnel WebSocket.
+ */
+export const wireCatalogue = {
+  protocol_error: { layers: ['mux'] },
+  keepalive_timeout: { layers: ['mux'] },
+  session_closed: { layers: ['mux'] },
+  remote_go_away: { layers: ['mux'] },
+  stream_reset: { layers: ['mux'] },
+  backlog_full: { layers: ['mux'] },
+  too_many_streams: { layers: ['mux'] },
+  transport_error: { layers: ['mux'] },
+  internal_error: { layers: ['mux'] },
+
+  message_too_large: { layers: ['message'] },
+  malformed_message: { layers: ['message'] },
+  unexpected_end: { layers: ['message'] },
+
+  unauthorized: { layers: ['handshake', 'answer', 'client'], api: 'UNAUTHORIZED' },
+  revoked: { layers: ['handshake'] },
+  unknown_cluster: { layers: ['handshake'] },
+  bad_handshake: { layers: ['handshake'] },
+  /** Reserved: overload is refused with HTTP 503 before the upgrade. */
+  overloaded: { layers: ['handshake'] },
+
+  forbidden: { layers: ['answer', 'client'], api: 'FORBIDDEN' },
+  not_found: { layers: ['answer', 'client'], api: 'NOT_FOUND' },
+  target_not_allowed: { layers: ['dial', 'tunnel', 'answer', 'client'], api: 'TARGET_NOT_ALLOWED' },
+  dial_failed: { layers: ['dial', 'tunnel', 'answer', 'client'], api: 'DIAL_FAILED' },
+  dial_timeout: { layers: ['dial', 'tunnel', 'answer', 'client'], api: 'DIAL_TIMEOUT' },
+  agent_offline: { layers: ['tunnel', 'answer', 'client'], api: 'AGENT_OFFLINE' },
+  tunnel_failed: { layers: ['client'] },
+} as const satisfies Record<string, { layers: readonly string[]; api?: ErrorCode }>;
+
+type WireCatalogue = typeof wireCatalogue;
+export type WireCode = keyof WireCatalogue;
+export type WireLayer = WireCatalogue[WireCode]['layers'][number];
+/** The codes of one layer, as a type. */
+export type WireCodeOf<L extends WireLayer> = {
+  [C in WireCode]: L extends WireCatalogue[C]['layers'][number] ? C : never;
+}[WireCode];
+
+/** The codes of one layer, in catalogue order. */
+export function wireCodes<L extends WireLayer>(layer: L): WireCodeOf<L>[] {
+  return (Object.keys(wireCatalogue) as WireCode[]).filter((code) =>
+    (wireCatalogue[code].layers as readonly string[]).includes(layer),
+  ) as WireCodeOf<L>[];
+}
+
+export function isWireCode<L extends WireLayer>(layer: L, value: unknown): value is WireCodeOf<L> {
+  return (
+    typeof value === 'string' &&
+    Object.hasOwn(wireCatalogue, value) &&
+    (wireCatalogue[value as WireCode].layers as readonly string[]).includes(layer)
+  );
+}
+
+/** The HTTP code of a tunnel refusal. */
+export function apiCodeOf(code: WireCodeOf<'answer'>): ErrorCode {
+  return wireCatalogue[code].api;
+}
+
+/** The lower-case code a tunnel client sees for an HTTP code, if it has one. */
+export function answerCodeOf(code: string): WireCodeOf<'answer'> | undefined {
+  return wireCodes('answer').find((wire) => wireCatalogue[wire].api === code);
+}
 
 export class CommanderError extends Error {
   readonly code: ErrorCode;

@@ -5,20 +5,22 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import { answerCodeOf, isWireCode, type WireCodeOf } from './errors.js';
 import type { Session } from './mux/session.js';
 import type { MuxStream } from './mux/stream.js';
 import { sessionOverWebSocket, zeroMask } from './mux/transports.js';
+import {
+  CLIENT_ANSWER_WAIT_MS,
+  MAX_WS_MESSAGE,
+  TUNNEL_CLIENT_CHUNK,
+  TUNNEL_HIGH_WATER,
+  TUNNEL_LOW_WATER,
+  TUNNEL_WINDOW,
+} from './wire/limits.js';
 import { encodeMessage, readFirstMessage } from './wire/messages.js';
+import { type DialRequest, isDialAnswer } from './wire/tunnel.js';
 
-export type TunnelClientErrorCode =
-  | 'target_not_allowed'
-  | 'dial_failed'
-  | 'dial_timeout'
-  | 'agent_offline'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'tunnel_failed';
+export type TunnelClientErrorCode = WireCodeOf<'client'>;
 
 export class TunnelClientError extends Error {
   constructor(
@@ -40,25 +42,6 @@ export interface TunnelRequest {
   ca?: Buffer;
   insecureSkipTlsVerify?: boolean;
 }
-
-const HTTP_CODES: Record<string, TunnelClientErrorCode> = {
-  TARGET_NOT_ALLOWED: 'target_not_allowed',
-  DIAL_FAILED: 'dial_failed',
-  DIAL_TIMEOUT: 'dial_timeout',
-  AGENT_OFFLINE: 'agent_offline',
-  UNAUTHORIZED: 'unauthorized',
-  FORBIDDEN: 'forbidden',
-  NOT_FOUND: 'not_found',
-};
-/** The codes a gateway's stream answer may carry. */
-const ANSWER_CODES = new Set<string>(Object.values(HTTP_CODES));
-const HIGH_WATER = 4 * 1024 * 1024;
-const LOW_WATER = 1024 * 1024;
-const MAX_MESSAGE = 512 * 1024;
-/** Receive window of a multiplexed tunnel stream: large enough to fill a fast link. */
-const STREAM_WINDOW = 4 * 1024 * 1024;
-/** The gateway answers within its own 30 s wait for the agent. */
-const ANSWER_TIMEOUT_MS = 35_000;
 
 export function tunnelUrl(api: string, clusterId: string, target?: string): string {
   const path = `/api/v1/clusters/${encodeURIComponent(clusterId)}/${target === undefined ? 'tunnels' : 'tunnel'}`;
@@ -90,25 +73,32 @@ export class TunnelClient {
     const session = await this.connect();
     let stream: MuxStream;
     try {
-      stream = session.open({ window: STREAM_WINDOW });
+      stream = session.open({ window: TUNNEL_WINDOW.client });
     } catch (error) {
       throw new TunnelClientError('tunnel_failed', (error as Error).message);
     }
-    stream.write(encodeMessage({ type: 'dial', target }));
+    const dial: DialRequest = { type: 'dial', target };
+    stream.write(encodeMessage(dial));
     let answer: Awaited<ReturnType<typeof readFirstMessage>>;
     try {
-      answer = await readFirstMessage(stream, 16 * 1024, ANSWER_TIMEOUT_MS);
+      answer = await readFirstMessage(stream, undefined, CLIENT_ANSWER_WAIT_MS);
     } catch (error) {
       stream.destroy();
       throw new TunnelClientError('tunnel_failed', `no answer from the gateway: ${(error as Error).message}`);
     }
     const { message, rest } = answer;
-    if (message.ok !== true) {
+    if (!isDialAnswer(message)) {
       stream.destroy();
-      const code = String(message.code);
       throw new TunnelClientError(
-        ANSWER_CODES.has(code) ? (code as TunnelClientErrorCode) : 'tunnel_failed',
-        typeof message.message === 'string' ? message.message : 'the gateway refused the tunnel',
+        'tunnel_failed',
+        `bad answer from the gateway: ${isDialAnswer.problem(message)}`,
+      );
+    }
+    if (!message.ok) {
+      stream.destroy();
+      throw new TunnelClientError(
+        isWireCode('answer', message.code) ? message.code : 'tunnel_failed',
+        message.message,
       );
     }
     if (rest.length > 0) stream.unshift(rest);
@@ -128,7 +118,7 @@ export class TunnelClient {
     if (this.session) return this.session;
     const { api, clusterId } = this.request;
     const pending = connect(tunnelUrl(api, clusterId), this.request).then((ws) => {
-      const session = sessionOverWebSocket(ws, true, { streamWindow: STREAM_WINDOW });
+      const session = sessionOverWebSocket(ws, true, { streamWindow: TUNNEL_WINDOW.client });
       session.on('close', () => {
         if (this.session === pending) this.session = undefined;
       });
@@ -148,7 +138,7 @@ function connect(url: string, request: Omit<TunnelRequest, 'target'>): Promise<W
     headers: { 'x-auth-token': request.token },
     perMessageDeflate: false,
     generateMask: zeroMask,
-    maxPayload: 1024 * 1024,
+    maxPayload: MAX_WS_MESSAGE,
     ca: request.ca,
     rejectUnauthorized: !request.insecureSkipTlsVerify,
   });
@@ -163,7 +153,7 @@ function connect(url: string, request: Omit<TunnelRequest, 'target'>): Promise<W
         let message = `gateway answered HTTP ${response.statusCode}`;
         try {
           const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
-          code = HTTP_CODES[parsed.error?.code ?? ''] ?? code;
+          code = answerCodeOf(parsed.error?.code ?? '') ?? code;
           message = parsed.error?.message ?? message;
         } catch {
           // not JSON: keep the status line
@@ -227,16 +217,16 @@ class WebSocketByteStream extends Duplex {
     }
     // Keep the socket busy: take the next chunk at once unless a lot is still unsent. Messages
     // stay below the gateway's message limit.
-    for (let offset = 0; offset < chunk.length; offset += MAX_MESSAGE) {
-      this.ws.send(chunk.subarray(offset, offset + MAX_MESSAGE), { binary: true }, (error) => {
+    for (let offset = 0; offset < chunk.length; offset += TUNNEL_CLIENT_CHUNK) {
+      this.ws.send(chunk.subarray(offset, offset + TUNNEL_CLIENT_CHUNK), { binary: true }, (error) => {
         const waiting = this.waiting;
-        if (waiting && (error || this.ws.bufferedAmount < LOW_WATER)) {
+        if (waiting && (error || this.ws.bufferedAmount < TUNNEL_LOW_WATER)) {
           this.waiting = undefined;
           waiting(error);
         }
       });
     }
-    if (this.ws.bufferedAmount < HIGH_WATER) callback();
+    if (this.ws.bufferedAmount < TUNNEL_HIGH_WATER) callback();
     else this.waiting = callback;
   }
 

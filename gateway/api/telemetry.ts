@@ -2,42 +2,15 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CommanderError } from '../../shared/errors.js';
+import { TelemetrySample } from '../../shared/wire/control.js';
 import type { GatewayDeps } from '../deps.js';
 import { typed } from '../request.js';
 import { idParams, responses, timestamp } from './schemas.js';
 
 const MAX_HISTORY = 10_000;
 
-const sampleSchema = {
-  type: 'object',
-  required: [
-    'time',
-    'cpus',
-    'memory_bytes',
-    'nodes',
-    'storage_bytes',
-    'kubernetes_version',
-    'platform_version',
-    'components',
-  ],
-  properties: {
-    time: { type: 'string', format: 'date-time' },
-    cpus: { type: 'number' },
-    memory_bytes: { type: 'integer' },
-    nodes: { type: 'integer' },
-    storage_bytes: { type: 'integer', description: 'the capacity of all persistent volumes' },
-    kubernetes_version: { type: 'string' },
-    platform_version: { type: 'string' },
-    components: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['name', 'ready'],
-        properties: { name: { type: 'string' }, ready: { type: 'boolean' } },
-      },
-    },
-  },
-} as const;
+/** The sample as the agent sent it: the wire's one schema for it. */
+const sampleSchema = TelemetrySample;
 
 interface SampleRow {
   time: Date;

@@ -1,5 +1,7 @@
 // The yamux wire format (hashicorp/yamux spec.md): a 12-byte header, four frame types,
-// flags as a bit mask. Every limit and error the multiplexer has is named here.
+// flags as a bit mask. Every limit of the format is named here; its error codes are in the
+// one catalogue (shared/errors.ts).
+import type { WireCodeOf } from '../errors.js';
 
 export const PROTOCOL_VERSION = 0;
 export const HEADER_LENGTH = 12;
@@ -32,16 +34,8 @@ export function encodeHeader(type: FrameType, flags: number, streamId: number, l
   return header;
 }
 
-export type MuxErrorCode =
-  | 'protocol_error'
-  | 'keepalive_timeout'
-  | 'session_closed'
-  | 'remote_go_away'
-  | 'stream_reset'
-  | 'backlog_full'
-  | 'too_many_streams'
-  | 'transport_error'
-  | 'internal_error';
+/** The mux's codes are in the one catalogue; a type-only import keeps the mux self-contained. */
+export type MuxErrorCode = WireCodeOf<'mux'>;
 
 /** Every failure of a session or stream carries one of these typed reasons. */
 export class MuxError extends Error {

@@ -1,84 +1,64 @@
 // The agent's handshake, before the multiplexer starts: the gateway sends a challenge, the
-// agent answers with a hello signed over it, the gateway answers welcome or closes with a code.
-// Each is one binary WebSocket message holding UTF-8 JSON (at most MAX_HANDSHAKE_BYTES).
+// agent answers with a hello signed over it, the gateway answers welcome or error and closes.
+// Each is one binary WebSocket message holding UTF-8 JSON (at most MAX_HANDSHAKE_MESSAGE).
+import { type Static, Type } from '@sinclair/typebox';
+import { type WireCodeOf, wireCodes } from '../errors.js';
+import { HEARTBEAT_MS } from './limits.js';
+import { Base64, compile, Text, Uuid } from './schema.js';
 
 export const PROTOCOL_VERSION = 1;
-export const MAX_HANDSHAKE_BYTES = 16 * 1024;
 
-export interface Challenge {
-  type: 'challenge';
-  protocol: number;
-  nonce: string;
-}
+/** Gateway → agent, at once after the upgrade. */
+export const Challenge = Type.Object({
+  type: Type.Literal('challenge'),
+  protocol: Type.Integer({ minimum: 1, maximum: 1_000 }),
+  /** 32 random bytes */
+  nonce: Base64(64),
+});
+export type Challenge = Static<typeof Challenge>;
 
-export interface Hello {
-  type: 'hello';
-  protocol: number;
-  cluster_id: string;
-  /** base64 Ed25519 public key */
-  public_key: string;
-  /** base64 signature over the challenge (shared/identity.ts) */
-  signature: string;
-  agent_version: string;
-  /** ms; the gateway pings at this interval too (bounded) */
-  heartbeat_interval: number;
-  /** present only on the first connection, to enroll public_key */
-  enrollment_token?: string;
-}
+/** Agent → gateway: proves possession of its key for this connection; nothing else is allowed. */
+export const Hello = Type.Object(
+  {
+    type: Type.Literal('hello'),
+    protocol: Type.Integer({ minimum: 0, maximum: 1_000 }),
+    cluster_id: Uuid(),
+    /** base64 Ed25519 public key */
+    public_key: Base64(64),
+    /** base64 signature over the challenge (shared/identity.ts) */
+    signature: Base64(128),
+    agent_version: Text(64),
+    /** ms; the gateway clamps it to HEARTBEAT_MS */
+    heartbeat_interval: Type.Integer({ minimum: 0, maximum: 24 * 3600 * 1000 }),
+    /** only to enroll public_key: a compact JWT */
+    enrollment_token: Type.Optional(Type.String({ maxLength: 4096, pattern: '^[A-Za-z0-9_.-]+$' })),
+  },
+  { additionalProperties: false },
+);
+export type Hello = Static<typeof Hello>;
 
-export interface Welcome {
-  type: 'welcome';
-  session_id: string;
-  heartbeat_interval: number;
-}
+export const Welcome = Type.Object({
+  type: Type.Literal('welcome'),
+  session_id: Uuid(),
+  heartbeat_interval: Type.Integer({ minimum: HEARTBEAT_MS.min, maximum: HEARTBEAT_MS.max }),
+});
+export type Welcome = Static<typeof Welcome>;
 
-export interface HandshakeError {
-  type: 'error';
-  code: AgentErrorCode;
-  message: string;
-}
+export type HandshakeErrorCode = WireCodeOf<'handshake'>;
 
-export type AgentErrorCode = 'unauthorized' | 'revoked' | 'unknown_cluster' | 'bad_handshake' | 'overloaded';
+/** Gateway → agent, then a close: why the hello was refused. */
+export const HandshakeError = Type.Object({
+  type: Type.Literal('error'),
+  code: Type.Unsafe<HandshakeErrorCode>({ type: 'string', enum: wireCodes('handshake') }),
+  message: Text(1000),
+});
+export type HandshakeError = Static<typeof HandshakeError>;
 
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Validates an untrusted hello; returns a reason when it is not one. */
-export function checkHello(message: Record<string, unknown>): string | undefined {
-  const m = message as Partial<Hello>;
-  if (m.type !== 'hello') return 'expected a hello';
-  if (m.protocol !== PROTOCOL_VERSION)
-    return `unsupported protocol ${String(m.protocol)}; this gateway speaks ${PROTOCOL_VERSION}`;
-  if (typeof m.cluster_id !== 'string' || !UUID.test(m.cluster_id)) return 'cluster_id must be a uuid';
-  if (typeof m.public_key !== 'string' || m.public_key.length > 64 || !BASE64.test(m.public_key))
-    return 'bad public_key';
-  if (typeof m.signature !== 'string' || m.signature.length > 128 || !BASE64.test(m.signature))
-    return 'bad signature';
-  if (typeof m.agent_version !== 'string' || m.agent_version.length > 64) return 'bad agent_version';
-  if (typeof m.heartbeat_interval !== 'number' || !Number.isInteger(m.heartbeat_interval))
-    return 'bad heartbeat_interval';
-  if (
-    m.enrollment_token !== undefined &&
-    (typeof m.enrollment_token !== 'string' || m.enrollment_token.length > 4096)
-  ) {
-    return 'bad enrollment_token';
-  }
-  const known = new Set([
-    'type',
-    'protocol',
-    'cluster_id',
-    'public_key',
-    'signature',
-    'agent_version',
-    'heartbeat_interval',
-    'enrollment_token',
-  ]);
-  const unknown = Object.keys(message).find((key) => !known.has(key));
-  return unknown ? `unknown field ${unknown}` : undefined;
-}
-
-export const HEARTBEAT_BOUNDS = { min: 200, max: 60_000, default: 10_000 };
+export const isChallenge = compile(Challenge);
+export const isHello = compile(Hello);
+export const isWelcome = compile(Welcome);
+export const isHandshakeError = compile(HandshakeError);
 
 export function boundHeartbeat(requested: number): number {
-  return Math.min(HEARTBEAT_BOUNDS.max, Math.max(HEARTBEAT_BOUNDS.min, requested));
+  return Math.min(HEARTBEAT_MS.max, Math.max(HEARTBEAT_MS.min, requested));
 }

@@ -1,12 +1,12 @@
 // Length-prefixed JSON messages on mux streams: the control stream and the tunnel stream's
 // opening exchange. A 4-byte big-endian length, then that many bytes of UTF-8 JSON.
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
-
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
+import type { WireCodeOf } from '../errors.js';
+import { DIAL_WAIT_MS, MAX_AGENT_MESSAGE, MAX_DIAL_MESSAGE } from './limits.js';
 
 export class WireError extends Error {
   constructor(
-    readonly code: 'message_too_large' | 'malformed_message' | 'unexpected_end',
+    readonly code: WireCodeOf<'message'>,
     message: string,
   ) {
     super(message);
@@ -14,7 +14,7 @@ export class WireError extends Error {
   }
 }
 
-export function encodeMessage(message: object, limit = MAX_MESSAGE_BYTES): Buffer {
+export function encodeMessage(message: object, limit = MAX_AGENT_MESSAGE): Buffer {
   const body = Buffer.from(JSON.stringify(message), 'utf8');
   if (body.length > limit)
     throw new WireError('message_too_large', `message of ${body.length} bytes exceeds ${limit}`);
@@ -40,7 +40,7 @@ function parse(body: Buffer): Record<string, unknown> {
 export class MessageDecoder extends Transform {
   private buffered: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly limit = MAX_MESSAGE_BYTES) {
+  constructor(private readonly limit = MAX_AGENT_MESSAGE) {
     super({ readableObjectMode: true });
   }
 
@@ -77,8 +77,8 @@ export class MessageDecoder extends Transform {
  */
 export function readFirstMessage(
   stream: Readable,
-  limit = 16 * 1024,
-  timeoutMs = 10_000,
+  limit = MAX_DIAL_MESSAGE,
+  timeoutMs = DIAL_WAIT_MS,
 ): Promise<{ message: Record<string, unknown>; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buffered: Buffer = Buffer.alloc(0);
