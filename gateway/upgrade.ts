@@ -5,17 +5,14 @@ import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
-import { type AuditPrinter, AuditWriter } from '../shared/audit.js';
-import type { Encryptor } from '../shared/crypto.js';
-import type { Sql } from '../shared/db/connect.js';
-import type { Logger } from '../shared/logger.js';
+import { AuditWriter } from '../shared/audit.js';
 import { AGENT_ADMISSION, MAX_WS_MESSAGE } from '../shared/wire/limits.js';
 import { isUuid } from '../shared/wire/schema.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
+import type { GatewayDeps } from './deps.js';
 import { TelemetryWriter } from './telemetry.js';
 import { TunnelBroker } from './tunnel-broker.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';
@@ -50,16 +47,17 @@ declare module 'fastify' {
 }
 
 /** What the WebSocket side needs from the gateway's composition root. */
-export interface WebSocketDeps {
-  sql: Sql;
-  encryptor: Encryptor;
-  logger: Logger;
-  metrics: Registry;
-  printAudit: AuditPrinter;
-  replicaId?: string;
-  isDraining: () => boolean;
-  telemetryRetentionDays?: number;
-}
+export type WebSocketDeps = Pick<
+  GatewayDeps,
+  | 'sql'
+  | 'encryptor'
+  | 'logger'
+  | 'metrics'
+  | 'printAudit'
+  | 'replicaId'
+  | 'isDraining'
+  | 'telemetryRetentionDays'
+>;
 
 export async function attachWebSockets(
   app: FastifyInstance,
