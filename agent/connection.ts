@@ -1,6 +1,7 @@
 // The agent's one outbound connection: dial (through a proxy when configured), answer the
-// gateway's challenge, run the multiplexed session, and reconnect with jittered backoff.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// gateway's challenge, run the multiplexed session, and reconnect with jittered backoff, until
+// stopped or refused for good (agent/refusal.ts).
+import { readFileSync } from 'node:fs';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
@@ -10,12 +11,19 @@ import { INITIAL_WINDOW } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { CloseCode, sessionOverWebSocket, zeroMask } from '../shared/mux/transports.js';
-import { type Hello, MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION, type Welcome } from '../shared/wire/handshake.js';
+import {
+  HEARTBEAT_BOUNDS,
+  type Hello,
+  MAX_HANDSHAKE_BYTES,
+  PROTOCOL_VERSION,
+  type Welcome,
+} from '../shared/wire/handshake.js';
 import { encodeMessage } from '../shared/wire/messages.js';
 import { Backoff } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import type { AgentIdentity } from './identity.js';
 import { ConnectProxyAgent, proxyFor } from './proxy.js';
+import { AgentGaveUp, permanentRefusal, quoted } from './refusal.js';
 
 /**
  * Largest receive window of streams the gateway opens here (tunnels). Everything the gateway
@@ -58,13 +66,17 @@ export class AgentConnection {
     private readonly events: ConnectionEvents,
   ) {}
 
-  /** Connects and stays connected until stop(). */
+  /** Connects and stays connected until stop(); rejects with AgentGaveUp on a permanent refusal. */
   async run(): Promise<void> {
     while (!this.stopped) {
       let retryAfter: number | undefined;
       try {
         await this.connectOnce();
       } catch (error) {
+        if (error instanceof AgentGaveUp) {
+          this.stopped = true;
+          throw error;
+        }
         retryAfter = error instanceof Refused ? error.retryAfterMs : undefined;
         if (!this.stopped)
           this.logger.warn({ reason: (error as Error).message }, 'connection to the gateway failed');
@@ -76,22 +88,14 @@ export class AgentConnection {
     }
   }
 
-  /** Waits out a backoff delay, cut short by stop() or by a new token in the token file. */
+  /** Waits out a backoff delay, cut short by stop(). */
   private sleep(ms: number): Promise<void> {
-    const tokenFile = this.config.tokenFile;
-    const mtime = () => (tokenFile && existsSync(tokenFile) ? statSync(tokenFile).mtimeMs : 0);
-    const before = mtime();
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        clearInterval(watcher);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      // A re-enrollment token written while we wait is tried at once.
-      const watcher = setInterval(() => {
-        if (mtime() !== before) done();
-      }, 1000);
       this.wake = done;
     });
   }
@@ -175,37 +179,41 @@ export class AgentConnection {
 
   private handshake(ws: WebSocket, onWelcome: (welcome: Welcome) => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('handshake timed out')), HANDSHAKE_TIMEOUT_MS);
+      const timer = setTimeout(() => finish(new Error('handshake timed out')), HANDSHAKE_TIMEOUT_MS);
       let enrolling: string | undefined;
+      let helloSent = false;
       const onMessage = (data: Buffer, isBinary: boolean) => {
         let message: Record<string, unknown>;
         try {
           if (!isBinary || data.length > MAX_HANDSHAKE_BYTES) throw new Error('bad handshake message');
           message = JSON.parse(data.toString('utf8'));
+          if (message === null || typeof message !== 'object') throw new Error('bad handshake message');
         } catch (error) {
           return finish(error as Error);
         }
-        if (message.type === 'challenge' && typeof message.nonce === 'string') {
-          enrolling = this.identity.pendingEnrollmentToken(this.config.tokenFile);
-          if (!enrolling && !this.identity.enrolled) {
-            return finish(
-              new Error(
-                `not enrolled yet and no unused enrollment token in ${this.config.tokenFile ?? '(no --token-file)'}`,
-              ),
-            );
+        if (!helloSent && message.type === 'challenge') {
+          const problem = challengeProblem(message);
+          if (problem) return finish(new Error(`bad challenge: ${problem}`));
+          try {
+            enrolling = this.identity.enrollmentToken(this.config.tokenFile);
+          } catch (error) {
+            return finish(error as Error);
           }
           const hello: Hello = {
             type: 'hello',
             protocol: PROTOCOL_VERSION,
             cluster_id: this.config.clusterId,
             public_key: this.identity.publicKey,
-            signature: signChallenge(this.identity.key, this.config.clusterId, message.nonce),
+            signature: signChallenge(this.identity.key, this.config.clusterId, message.nonce as string),
             agent_version: this.version,
             heartbeat_interval: this.config.heartbeatIntervalMs,
             ...(enrolling ? { enrollment_token: enrolling } : {}),
           };
+          helloSent = true;
           ws.send(Buffer.from(JSON.stringify(hello)));
-        } else if (message.type === 'welcome') {
+        } else if (helloSent && message.type === 'welcome') {
+          const problem = welcomeProblem(message);
+          if (problem) return finish(new Error(`bad welcome: ${problem}`));
           if (enrolling) {
             this.identity.markEnrolled(enrolling);
             this.logger.info('enrolled this agent key with the gateway');
@@ -213,8 +221,14 @@ export class AgentConnection {
           finish();
           onWelcome(message as unknown as Welcome);
         } else if (message.type === 'error') {
+          const context = {
+            clusterId: this.config.clusterId,
+            tokenFile: this.config.tokenFile,
+            enrolling: enrolling !== undefined,
+          };
           finish(
-            new Refused(`gateway refused the agent: ${String(message.code)}: ${String(message.message)}`),
+            permanentRefusal(message.code, message.message, context) ??
+              new Refused(`gateway refused the agent: ${quoted(message.code)}: ${quoted(message.message)}`),
           );
         } else {
           finish(new Error('unexpected handshake message'));
@@ -252,13 +266,31 @@ export class AgentConnection {
     return new Promise((resolve) => {
       session.on('close', (reason) => {
         clearInterval(heartbeats);
+        // A revoked key is refused as such on the reconnect, and the agent stops then.
         this.logger.warn({ reason: reason?.code ?? 'closed' }, 'disconnected from the gateway');
         resolve();
       });
-      ws.on('close', (code, why) => {
-        if (code === CloseCode.revoked)
-          this.logger.error({ reason: why.toString() }, 'the gateway revoked this agent; enroll it again');
-      });
     });
   }
+}
+
+/** Why an untrusted challenge is not one (the nonce is signed, so it must be a short string). */
+function challengeProblem(message: Record<string, unknown>): string | undefined {
+  if (typeof message.nonce !== 'string' || message.nonce.length < 16 || message.nonce.length > 256)
+    return 'nonce must be a string of 16 to 256 characters';
+  return undefined;
+}
+
+/** Why an untrusted welcome is not one: its heartbeat drives our timers, so it must be in bounds. */
+function welcomeProblem(message: Record<string, unknown>): string | undefined {
+  const heartbeat = message.heartbeat_interval;
+  if (
+    !Number.isInteger(heartbeat) ||
+    (heartbeat as number) < HEARTBEAT_BOUNDS.min ||
+    (heartbeat as number) > HEARTBEAT_BOUNDS.max
+  )
+    return `heartbeat_interval must be an integer from ${HEARTBEAT_BOUNDS.min} to ${HEARTBEAT_BOUNDS.max}`;
+  if (typeof message.session_id !== 'string' || message.session_id.length > 100)
+    return 'session_id must be a short string';
+  return undefined;
 }

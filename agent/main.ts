@@ -35,6 +35,8 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   const config = loadAgentConfig(flags);
   const logger = createLogger(config.logLevel, 'agent');
   const identity = AgentIdentity.load(config.stateDir, config.clusterId);
+  // Before anything else: a token file holding an API error, or no way to enroll, ends it here.
+  identity.enrollmentToken(config.tokenFile);
   const version = agentVersion();
   logger.info(
     {
@@ -57,12 +59,19 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
       );
     },
   });
-  onShutdown(logger, () => {
+  const stop = () => {
     syncer.stop();
     reconciler?.stop();
     return connection.stop();
-  });
-  await connection.run();
+  };
+  onShutdown(logger, stop);
+  try {
+    await connection.run();
+  } catch (error) {
+    // Refused for good: the caller prints why and exits with the refusal's code.
+    await stop();
+    throw error;
+  }
 }
 
 /** Where the agent finds its Kubernetes API; without one it only carries tunnels. */

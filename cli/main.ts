@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
 import { KeyCheckError } from '../shared/db/key-check.js';
+import { ExitError } from '../shared/exit.js';
 import { type Command, commands, UsageError } from './commands.js';
 
 function overview(): string {
@@ -62,7 +63,8 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   const known = error instanceof UsageError || error instanceof ConfigError || error instanceof KeyCheckError;
-  const line = `commander: ${known ? message : `error: ${message}`}`.split('\n')[0];
+  const explained = known || error instanceof ExitError;
+  const line = `commander: ${explained ? message : `error: ${message}`}`.split('\n')[0];
   process.stderr.write(`${line}\n`);
-  process.exit(known ? 2 : 1);
+  process.exit(error instanceof ExitError ? error.exitCode : known ? 2 : 1);
 });
