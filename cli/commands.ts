@@ -158,8 +158,10 @@ The token file holds the single-use enrollment token; it is needed only until th
     usage: `commander tunnel --api <gateway url> --token-file <file> --cluster <id> --target <host:port> \\
   --listen 127.0.0.1:<port> [--ca-file <file>] [--insecure-skip-tls-verify]
 
-Prints "listening on 127.0.0.1:<port>" once ready; every local connection becomes one tunnel stream
-to the target inside the cluster. Needs an operator token. Ctrl-C or SIGTERM closes it.`,
+Checks the token (an operator's), the cluster and that the cluster's allowed_targets name the
+target, then prints "listening on 127.0.0.1:<port>"; a refusal is one line and exit code 1. Nothing
+is dialed before a local connection comes: every one becomes one tunnel stream to the target inside
+the cluster, which the agent's own --allow list may still refuse. Ctrl-C or SIGTERM closes it.`,
     options: {
       api: { type: 'string' },
       'token-file': { type: 'string' },
