@@ -1,7 +1,6 @@
 // The agent's one outbound connection: dial (through a proxy when configured), answer the
 // gateway's challenge, run the multiplexed session, and reconnect with jittered backoff, until
 // stopped or refused for good (agent/refusal.ts).
-import { readFileSync } from 'node:fs';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
@@ -119,7 +118,7 @@ export class AgentConnection {
 
   private tlsOptions(): ConnectionOptions {
     return {
-      ca: this.config.caFile ? readFileSync(this.config.caFile) : undefined,
+      ca: this.config.ca,
       rejectUnauthorized: !this.config.insecureSkipTlsVerify,
     };
   }

@@ -39,8 +39,8 @@ export interface RefusalContext {
 
 /** What to do about it, ending each message that asks for a new enrollment token. */
 export function newTokenAdvice(context: Pick<RefusalContext, 'clusterId' | 'tokenFile'>): string {
-  const where = context.tokenFile ?? 'the file given as --token-file';
-  return `write a new one (the "token" of POST /api/v1/clusters/${context.clusterId}/agent_tokens) into ${where} and start the agent again`;
+  const where = context.tokenFile ?? 'a file given as --token-file';
+  return `write a new enrollment token (the "token" of POST /api/v1/clusters/${context.clusterId}/agent_tokens) into ${where} and start the agent again`;
 }
 
 /** Text from the gateway, fit for one line of ours: no control characters, bounded. */

@@ -50,6 +50,7 @@ export function enrollmentTokenProblem(text: string, clusterId: string): string 
       ? `it holds an API error (${code}), not a token`
       : 'it holds a JSON or HTML document, not a token';
   }
+  if (text.startsWith('cmdr_')) return 'it is an API token, not an enrollment token';
   if (text.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(text))
     return 'it is not a JWT (three base64url parts joined by dots)';
   let header: ReturnType<typeof decodeProtectedHeader>;

@@ -80,7 +80,7 @@ describe('agent refusals', () => {
     // An API token pasted by mistake: a secret, so the line must not show it.
     const secret = await stack.token('operator');
     const pasted = await runAgent(agentArgs(cluster, stack.writeFile('api-token', secret), stateDir()));
-    const line = expectGaveUp(pasted, EXIT.malformedToken, /not a JWT/);
+    const line = expectGaveUp(pasted, EXIT.malformedToken, /it is an API token, not an enrollment token/);
     expect(line).not.toContain(secret);
     expect(pasted.stdout).not.toContain(secret);
 
@@ -98,7 +98,7 @@ describe('agent refusals', () => {
     expectGaveUp(
       used,
       EXIT.enrollmentRefused,
-      /refused the enrollment token \(.*already used.*\); write a new one/,
+      /refused the enrollment token \(.*already used.*\); write a new enrollment token/,
     );
     // The agent that enrolled with it carries on.
     expect(first.command.child.exitCode).toBeNull();
@@ -145,7 +145,7 @@ describe('agent refusals', () => {
     expectGaveUp(
       { code, stdout: agent.command.stdout(), stderr: agent.command.stderr() },
       EXIT.revoked,
-      /revoked this agent's key; to enroll it again, write a new one/,
+      /revoked this agent's key; to enroll it again, write a new enrollment token/,
     );
 
     stack.writeFile(basename(agent.tokenFile), await tokenFor(cluster));
