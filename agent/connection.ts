@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import { signChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
-import { INITIAL_WINDOW } from '../shared/mux/frame.js';
+import { INITIAL_WINDOW, MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { CloseCode, sessionOverWebSocket, zeroMask } from '../shared/mux/transports.js';
@@ -253,12 +253,17 @@ export class AgentConnection {
     if (this.current) this.current.session = session;
     this.logger.info({ session_id: welcome.session_id, heartbeat_ms: heartbeat }, 'connected to the gateway');
     const control = session.open({ priority: true, window: INITIAL_WINDOW });
+    // Without its control stream a session carries no heartbeats, pulls or reports: when the
+    // stream ends (a bad message, a reset), so does the session, and the agent reconnects.
     control.on('error', () => {});
+    control.on('close', () => session.close(new MuxError('protocol_error', 'the control stream ended')));
     control.write(
       encodeMessage({ type: 'status', agent_version: this.version, allow: this.config.allowText }),
     );
     const heartbeats = setInterval(() => {
-      control.write(encodeMessage({ type: 'heartbeat', time: new Date().toISOString() }));
+      // A gateway that does not read the stream gets no pile of heartbeats from us.
+      if (!control.writableNeedDrain)
+        control.write(encodeMessage({ type: 'heartbeat', time: new Date().toISOString() }));
     }, heartbeat);
     session.on('stream', (stream) => this.events.onStream(stream));
     this.events.onConnected?.(control, session);

@@ -117,6 +117,14 @@ export class Outbox {
     return Array.from(this.held.values(), (held) => held.entry);
   }
 
+  /**
+   * Pending entries numbered above `seq`, oldest first. The iteration is live: entries added
+   * meanwhile come too, acknowledged ones are skipped.
+   */
+  *pendingAfter(seq: number): Generator<OutboxEntry> {
+    for (const held of this.held.values()) if (held.entry.seq > seq) yield held.entry;
+  }
+
   /** The gateway stored this entry (acknowledgements may come out of order). */
   ack(seq: number): void {
     const held = this.held.get(seq);
