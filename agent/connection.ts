@@ -270,9 +270,13 @@ export class AgentConnection {
     return new Promise((resolve) => {
       session.on('close', (reason) => {
         clearInterval(heartbeats);
-        // A revoked key is refused as such on the reconnect, and the agent stops then.
         this.logger.warn({ reason: reason?.code ?? 'closed' }, 'disconnected from the gateway');
         resolve();
+      });
+      ws.on('close', (code, why) => {
+        // The reconnect is then refused as revoked, and the agent stops (exit 6).
+        if (code === CloseCode.revoked)
+          this.logger.error({ reason: why.toString() }, 'the gateway revoked this agent; enroll it again');
       });
     });
   }
