@@ -1,4 +1,5 @@
 // The agent's settings: flags first, then the environment equivalents (CONTRACT.md).
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../shared/config.js';
 import { type AllowEntry, parseAllowList } from '../shared/targets.js';
@@ -12,7 +13,8 @@ export interface AgentConfig {
   allow: AllowEntry[];
   allowText: string[];
   kubeconfig?: string;
-  caFile?: string;
+  /** The PEM certificates of --ca-file, read once at start. */
+  ca?: Buffer;
   insecureSkipTlsVerify: boolean;
   syncIntervalMs: number;
   telemetryIntervalMs: number;
@@ -47,6 +49,20 @@ function seconds(flags: AgentFlags, flag: string, fallback: number, min: number,
     );
   }
   return Math.round(value * 1000);
+}
+
+/** A CA file that cannot be read is a configuration error now, not a failed dial forever. */
+function readCa(path: string | undefined): Buffer | undefined {
+  if (!path) return undefined;
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (error) {
+    throw new ConfigError('--ca-file', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError('--ca-file', `${path} holds no PEM certificate`);
+  return pem;
 }
 
 export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): AgentConfig {
@@ -111,7 +127,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): Agen
     allow,
     allowText,
     kubeconfig: text(flags, 'kubeconfig', env, 'KUBECONFIG'),
-    caFile: text(flags, 'ca-file', env, 'COMMANDER_CA_FILE'),
+    ca: readCa(text(flags, 'ca-file', env, 'COMMANDER_CA_FILE')),
     insecureSkipTlsVerify: flags['insecure-skip-tls-verify'] === true,
     syncIntervalMs: seconds(flags, 'sync-interval', 60, 1, 86_400),
     telemetryIntervalMs: seconds(flags, 'telemetry-interval', 30, 0.2, 86_400),

@@ -1,16 +1,22 @@
 // The agent's one outbound connection: dial (through a proxy when configured), answer the
-// gateway's challenge, run the multiplexed session, and reconnect with jittered backoff.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// gateway's challenge, run the multiplexed session, and reconnect with jittered backoff, until
+// stopped or refused for good (agent/refusal.ts).
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import { signChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
-import { INITIAL_WINDOW } from '../shared/mux/frame.js';
+import { INITIAL_WINDOW, MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
 import { CloseCode, sessionOverWebSocket, zeroMask } from '../shared/mux/transports.js';
-import { type Hello, PROTOCOL_VERSION, type Welcome } from '../shared/wire/handshake.js';
+import {
+  type Hello,
+  isChallenge,
+  isWelcome,
+  PROTOCOL_VERSION,
+  type Welcome,
+} from '../shared/wire/handshake.js';
 import {
   AGENT_HANDSHAKE_TIMEOUT_MS,
   AGENT_UPGRADE_TIMEOUT_MS,
@@ -23,6 +29,7 @@ import { Backoff } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import type { AgentIdentity } from './identity.js';
 import { ConnectProxyAgent, proxyFor } from './proxy.js';
+import { AgentGaveUp, permanentRefusal, quoted } from './refusal.js';
 
 export interface ConnectionEvents {
   /** A tunnel stream the gateway opened. */
@@ -54,13 +61,17 @@ export class AgentConnection {
     private readonly events: ConnectionEvents,
   ) {}
 
-  /** Connects and stays connected until stop(). */
+  /** Connects and stays connected until stop(); rejects with AgentGaveUp on a permanent refusal. */
   async run(): Promise<void> {
     while (!this.stopped) {
       let retryAfter: number | undefined;
       try {
         await this.connectOnce();
       } catch (error) {
+        if (error instanceof AgentGaveUp) {
+          this.stopped = true;
+          throw error;
+        }
         retryAfter = error instanceof Refused ? error.retryAfterMs : undefined;
         if (!this.stopped)
           this.logger.warn({ reason: (error as Error).message }, 'connection to the gateway failed');
@@ -72,22 +83,14 @@ export class AgentConnection {
     }
   }
 
-  /** Waits out a backoff delay, cut short by stop() or by a new token in the token file. */
+  /** Waits out a backoff delay, cut short by stop(). */
   private sleep(ms: number): Promise<void> {
-    const tokenFile = this.config.tokenFile;
-    const mtime = () => (tokenFile && existsSync(tokenFile) ? statSync(tokenFile).mtimeMs : 0);
-    const before = mtime();
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        clearInterval(watcher);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      // A re-enrollment token written while we wait is tried at once.
-      const watcher = setInterval(() => {
-        if (mtime() !== before) done();
-      }, 1000);
       this.wake = done;
     });
   }
@@ -111,7 +114,7 @@ export class AgentConnection {
 
   private tlsOptions(): ConnectionOptions {
     return {
-      ca: this.config.caFile ? readFileSync(this.config.caFile) : undefined,
+      ca: this.config.ca,
       rejectUnauthorized: !this.config.insecureSkipTlsVerify,
     };
   }
@@ -171,37 +174,41 @@ export class AgentConnection {
 
   private handshake(ws: WebSocket, onWelcome: (welcome: Welcome) => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('handshake timed out')), AGENT_HANDSHAKE_TIMEOUT_MS);
+      const timer = setTimeout(() => finish(new Error('handshake timed out')), AGENT_HANDSHAKE_TIMEOUT_MS);
       let enrolling: string | undefined;
+      let helloSent = false;
       const onMessage = (data: Buffer, isBinary: boolean) => {
         let message: Record<string, unknown>;
         try {
           if (!isBinary || data.length > MAX_HANDSHAKE_MESSAGE) throw new Error('bad handshake message');
           message = JSON.parse(data.toString('utf8'));
+          if (message === null || typeof message !== 'object') throw new Error('bad handshake message');
         } catch (error) {
           return finish(error as Error);
         }
-        if (message.type === 'challenge' && typeof message.nonce === 'string') {
-          enrolling = this.identity.pendingEnrollmentToken(this.config.tokenFile);
-          if (!enrolling && !this.identity.enrolled) {
-            return finish(
-              new Error(
-                `not enrolled yet and no unused enrollment token in ${this.config.tokenFile ?? '(no --token-file)'}`,
-              ),
-            );
+        if (!helloSent && message.type === 'challenge') {
+          const problem = isChallenge.problem(message);
+          if (problem) return finish(new Error(`bad challenge: ${problem}`));
+          try {
+            enrolling = this.identity.enrollmentToken(this.config.tokenFile);
+          } catch (error) {
+            return finish(error as Error);
           }
           const hello: Hello = {
             type: 'hello',
             protocol: PROTOCOL_VERSION,
             cluster_id: this.config.clusterId,
             public_key: this.identity.publicKey,
-            signature: signChallenge(this.identity.key, this.config.clusterId, message.nonce),
+            signature: signChallenge(this.identity.key, this.config.clusterId, message.nonce as string),
             agent_version: this.version,
             heartbeat_interval: this.config.heartbeatIntervalMs,
             ...(enrolling ? { enrollment_token: enrolling } : {}),
           };
+          helloSent = true;
           ws.send(Buffer.from(JSON.stringify(hello)));
-        } else if (message.type === 'welcome') {
+        } else if (helloSent && message.type === 'welcome') {
+          const problem = isWelcome.problem(message);
+          if (problem) return finish(new Error(`bad welcome: ${problem}`));
           if (enrolling) {
             this.identity.markEnrolled(enrolling);
             this.logger.info('enrolled this agent key with the gateway');
@@ -209,8 +216,14 @@ export class AgentConnection {
           finish();
           onWelcome(message as unknown as Welcome);
         } else if (message.type === 'error') {
+          const context = {
+            clusterId: this.config.clusterId,
+            tokenFile: this.config.tokenFile,
+            enrolling: enrolling !== undefined,
+          };
           finish(
-            new Refused(`gateway refused the agent: ${String(message.code)}: ${String(message.message)}`),
+            permanentRefusal(message.code, message.message, context) ??
+              new Refused(`gateway refused the agent: ${quoted(message.code)}: ${quoted(message.message)}`),
           );
         } else {
           finish(new Error('unexpected handshake message'));
@@ -236,12 +249,17 @@ export class AgentConnection {
     if (this.current) this.current.session = session;
     this.logger.info({ session_id: welcome.session_id, heartbeat_ms: heartbeat }, 'connected to the gateway');
     const control = session.open({ priority: true, window: INITIAL_WINDOW });
+    // Without its control stream a session carries no heartbeats, pulls or reports: when the
+    // stream ends (a bad message, a reset), so does the session, and the agent reconnects.
     control.on('error', () => {});
+    control.on('close', () => session.close(new MuxError('protocol_error', 'the control stream ended')));
     control.write(
       encodeMessage({ type: 'status', agent_version: this.version, allow: this.config.allowText }),
     );
     const heartbeats = setInterval(() => {
-      control.write(encodeMessage({ type: 'heartbeat', time: new Date().toISOString() }));
+      // A gateway that does not read the stream gets no pile of heartbeats from us.
+      if (!control.writableNeedDrain)
+        control.write(encodeMessage({ type: 'heartbeat', time: new Date().toISOString() }));
     }, heartbeat);
     session.on('stream', (stream) => this.events.onStream(stream));
     this.events.onConnected?.(control, session);
@@ -252,6 +270,7 @@ export class AgentConnection {
         resolve();
       });
       ws.on('close', (code, why) => {
+        // The reconnect is then refused as revoked, and the agent stops (exit 6).
         if (code === CloseCode.revoked)
           this.logger.error({ reason: why.toString() }, 'the gateway revoked this agent; enroll it again');
       });

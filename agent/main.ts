@@ -1,8 +1,10 @@
 // The agent's composition root: reads its config once, loads its key, and connects.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../shared/config.js';
 import { onShutdown } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { packageVersion } from '../shared/version.js';
 import { REPORT_PART_RESOURCES } from '../shared/wire/control.js';
 import { type AgentConfig, type AgentFlags, loadAgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
@@ -15,27 +17,14 @@ import { Syncer } from './sync.js';
 import { collectTelemetry } from './telemetry.js';
 import { serveTunnel } from './tunnel.js';
 
-/** The package version, found from the source tree and from dist/ alike. */
-export function agentVersion(): string {
-  for (const path of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as {
-        name?: string;
-        version: string;
-      };
-      if (pkg.name === 'commander') return pkg.version;
-    } catch {
-      // try the next
-    }
-  }
-  return 'unknown';
-}
-
 export async function runAgent(flags: AgentFlags): Promise<void> {
   const config = loadAgentConfig(flags);
   const logger = createLogger(config.logLevel, 'agent');
   const identity = AgentIdentity.load(config.stateDir, config.clusterId);
-  const version = agentVersion();
+  // Before anything else: a token file holding an API error, or no way to enroll, ends it here.
+  identity.enrollmentToken(config.tokenFile);
+  const kube = loadKube(config);
+  const version = packageVersion();
   logger.info(
     {
       cluster_id: config.clusterId,
@@ -48,7 +37,8 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   const desired = new DesiredStore(config.stateDir);
   const outbox = new Outbox(config.stateDir, logger);
   const syncer = new Syncer(desired, outbox, config.syncIntervalMs, logger);
-  const reconciler = startClusterWork(config, desired, syncer, logger);
+  if (!kube) logger.info('no Kubernetes API configured: desired resources are kept but not applied');
+  const reconciler = kube ? startClusterWork(kube, config, desired, syncer, logger) : undefined;
   const connection = new AgentConnection(config, identity, version, logger, {
     onConnected: (control) => syncer.attach(control),
     onStream: (stream) => {
@@ -57,12 +47,19 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
       );
     },
   });
-  onShutdown(logger, () => {
+  const stop = () => {
     syncer.stop();
     reconciler?.stop();
     return connection.stop();
-  });
-  await connection.run();
+  };
+  onShutdown(logger, stop);
+  try {
+    await connection.run();
+  } catch (error) {
+    // Refused for good: the caller prints why and exits with the refusal's code.
+    await stop();
+    throw error;
+  }
 }
 
 /** Where the agent finds its Kubernetes API; without one it only carries tunnels. */
@@ -74,12 +71,24 @@ function kubeconfigFound(config: AgentConfig): boolean {
   );
 }
 
-/** Applies desired resources, reports their status and sends telemetry, when there is a Kubernetes API. */
-function startClusterWork(config: AgentConfig, desired: DesiredStore, syncer: Syncer, logger: Logger) {
-  if (!kubeconfigFound(config)) {
-    logger.info('no Kubernetes API configured: desired resources are kept but not applied');
-    return undefined;
+/** The Kubernetes API, when one is configured; one that cannot be loaded is a configuration error. */
+function loadKube(config: AgentConfig): Kube | undefined {
+  if (!kubeconfigFound(config)) return undefined;
+  try {
+    return Kube.load(config.kubeconfig);
+  } catch (error) {
+    throw new ConfigError('--kubeconfig', `cannot load it: ${(error as Error).message}`);
   }
+}
+
+/** Applies desired resources, reports their status and sends telemetry. */
+function startClusterWork(
+  kube: Kube,
+  config: AgentConfig,
+  desired: DesiredStore,
+  syncer: Syncer,
+  logger: Logger,
+) {
   let problem: SyncProblem | undefined;
   const report = (resources: ResourceStatus[], full: boolean) => {
     // Parts of bounded size; an empty report still tells the gateway the agent is alive and well.
@@ -93,7 +102,6 @@ function startClusterWork(config: AgentConfig, desired: DesiredStore, syncer: Sy
       });
     }
   };
-  const kube = Kube.load(config.kubeconfig);
   const reconciler = new Reconciler(kube, desired, {
     clusterId: config.clusterId,
     installation: config.url.origin,

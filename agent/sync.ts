@@ -24,12 +24,24 @@ export class Syncer extends EventEmitter<SyncEvents> {
   private control: MuxStream | undefined;
   private nextPullId = 1;
   private inFlight:
-    | { id: number; parts: Desired[]; upserts: number; full: boolean; timer: NodeJS.Timeout }
+    | {
+        id: number;
+        parts: Desired[];
+        upserts: number;
+        removed: number;
+        /** How many hashes the pull stated. */
+        stated: number;
+        full: boolean;
+        timer: NodeJS.Timeout;
+      }
     | undefined;
   private pullAgain = false;
   private mismatches = 0;
   private timer: NodeJS.Timeout | undefined;
   private received = false;
+  /** The last outbox entry written on the current control stream, and where to go on from. */
+  private sentSeq = 0;
+  private cursor: Iterator<OutboxEntry> | undefined;
 
   constructor(
     private readonly store: DesiredStore,
@@ -44,17 +56,41 @@ export class Syncer extends EventEmitter<SyncEvents> {
     return this.control !== undefined && !this.control.destroyed;
   }
 
-  /** Queues an entry in the outbox and sends it now if connected. */
+  /** Queues an entry in the outbox and sends it now if connected and the stream takes it. */
   send(type: OutboxEntry['type'], body: Record<string, unknown>): void {
-    const entry = this.outbox.add(type, body);
-    if (this.connected) this.write({ type, seq: entry.seq, ...body });
+    this.outbox.add(type, body);
+    this.flushOutbox();
   }
 
   private write(message: object): void {
     this.control?.write(encodeMessage(message));
   }
 
-  /** A new session's control stream: read the gateway's messages and pull at once. */
+  /**
+   * Writes outbox entries not yet written on this control stream, in order, while the stream
+   * takes them; the rest follow on 'drain'. Without this, a backlog or a gateway that stops
+   * reading would pile everything up in memory a second time.
+   */
+  private flushOutbox(): void {
+    const control = this.control;
+    if (!control || control.destroyed) return;
+    while (!control.writableNeedDrain) {
+      this.cursor ??= this.outbox.pendingAfter(this.sentSeq);
+      const next = this.cursor.next();
+      if (next.done) {
+        this.cursor = undefined;
+        return;
+      }
+      const entry = next.value;
+      this.write({ type: entry.type, seq: entry.seq, ...entry.body });
+      this.sentSeq = entry.seq;
+    }
+  }
+
+  /**
+   * A new session's control stream: read the gateway's messages and pull at once. Destroying
+   * the control stream ends the session (agent/connection.ts), and the agent reconnects.
+   */
   attach(control: MuxStream): void {
     this.control = control;
     this.abandonPull();
@@ -70,8 +106,12 @@ export class Syncer extends EventEmitter<SyncEvents> {
       this.abandonPull();
     });
     // What the gateway has not acknowledged yet, in order; it ignores what it stored already.
-    for (const entry of this.outbox.pending())
-      this.write({ type: entry.type, seq: entry.seq, ...entry.body });
+    this.sentSeq = 0;
+    this.cursor = undefined;
+    control.on('drain', () => {
+      if (this.control === control) this.flushOutbox();
+    });
+    this.flushOutbox();
     this.emit('connected');
     this.pull();
     clearInterval(this.timer);
@@ -103,7 +143,7 @@ export class Syncer extends EventEmitter<SyncEvents> {
       this.inFlight = undefined;
       this.pull();
     }, PULL_TIMEOUT_MS);
-    this.inFlight = { id, parts: [], upserts: 0, full, timer };
+    this.inFlight = { id, parts: [], upserts: 0, removed: 0, stated: message.hashes.length, full, timer };
     this.write(message);
   }
 
@@ -130,16 +170,24 @@ export class Syncer extends EventEmitter<SyncEvents> {
   private receive(part: Desired): void {
     const pull = this.inFlight;
     if (!pull || part.pull_id !== pull.id) return; // an answer to a pull we gave up
-    pull.parts.push(part);
-    pull.upserts += part.upserts.length;
-    if (pull.upserts > RESOURCE_LIMITS.maxResources) {
-      this.logger.warn(
-        { upserts: pull.upserts },
-        'the gateway sent more resources than a set may hold; reconnecting',
-      );
+    // Parts are held until the last one: each must bring something, and all of them no more
+    // than a set may hold and than the pull stated, or a gateway could fill our memory.
+    const problem =
+      !part.final && part.upserts.length === 0
+        ? 'a part that is not the last brought no resources'
+        : pull.upserts + part.upserts.length > RESOURCE_LIMITS.maxResources
+          ? 'more resources than a set may hold'
+          : pull.removed + part.removed.length > pull.stated
+            ? 'more resources removed than the pull stated'
+            : undefined;
+    if (problem) {
+      this.logger.warn({ pull_id: pull.id, problem }, 'bad answer to a pull; reconnecting');
       this.control?.destroy();
       return;
     }
+    pull.parts.push(part);
+    pull.upserts += part.upserts.length;
+    pull.removed += part.removed.length;
     if (!part.final) return;
     clearTimeout(pull.timer);
     this.inFlight = undefined;

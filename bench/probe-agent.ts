@@ -5,9 +5,9 @@ import { pino } from 'pino';
 import { type AgentFlags, loadAgentConfig } from '../agent/config.js';
 import { AgentConnection } from '../agent/connection.js';
 import { AgentIdentity } from '../agent/identity.js';
-import { agentVersion } from '../agent/main.js';
 import { serveTunnel } from '../agent/tunnel.js';
 import { createLogger } from '../shared/logger.js';
+import { packageVersion } from '../shared/version.js';
 
 const PROBE_INTERVAL_MS = Number(process.env.PROBE_INTERVAL_MS ?? 20);
 
@@ -25,7 +25,7 @@ function flags(argv: string[]): AgentFlags {
 const config = loadAgentConfig(flags(process.argv.slice(2)));
 const logger = createLogger(config.logLevel, 'agent', pino.destination(2));
 const identity = AgentIdentity.load(config.stateDir, config.clusterId);
-const connection = new AgentConnection(config, identity, agentVersion(), logger, {
+const connection = new AgentConnection(config, identity, packageVersion(), logger, {
   onStream: (stream) => {
     serveTunnel(stream, { allow: config.allow, dialTimeoutMs: config.dialTimeoutMs, logger }).catch(
       (error: unknown) => logger.error({ err: error }, 'tunnel failed'),

@@ -10,6 +10,7 @@ import { type Database, formatKeys, openDatabase } from '../shared/db/open.js';
 import { onShutdown } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createToken, ensureWorkspace, ROLES, type Role } from '../shared/tokens.js';
+import { packageVersion } from '../shared/version.js';
 
 export interface Command {
   name: string;
@@ -158,8 +159,10 @@ The token file holds the single-use enrollment token; it is needed only until th
     usage: `commander tunnel --api <gateway url> --token-file <file> --cluster <id> --target <host:port> \\
   --listen 127.0.0.1:<port> [--ca-file <file>] [--insecure-skip-tls-verify]
 
-Prints "listening on 127.0.0.1:<port>" once ready; every local connection becomes one tunnel stream
-to the target inside the cluster. Needs an operator token. Ctrl-C or SIGTERM closes it.`,
+Checks the token (an operator's), the cluster and that the cluster's allowed_targets name the
+target, then prints "listening on 127.0.0.1:<port>"; a refusal is one line and exit code 1. Nothing
+is dialed before a local connection comes: every one becomes one tunnel stream to the target inside
+the cluster, which the agent's own --allow list may still refuse. Ctrl-C or SIGTERM closes it.`,
     options: {
       api: { type: 'string' },
       'token-file': { type: 'string' },
@@ -200,12 +203,13 @@ Creates the workspace if it does not exist, then a token, and prints only the to
     async run(values) {
       const workspace = values.workspace;
       const role = values.role;
-      if (typeof workspace !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(workspace)) {
-        throw new UsageError('--workspace is required: lowercase letters, digits and dashes, up to 63');
-      }
-      if (typeof role !== 'string' || !ROLES.includes(role as Role)) {
-        throw new UsageError(`--role is required: one of ${ROLES.join(', ')}`);
-      }
+      const roles = `${ROLES.slice(0, -1).join(', ')} or ${ROLES.at(-1)}`;
+      const slug = 'lowercase letters, digits and dashes, up to 63, starting with a letter or digit';
+      if (typeof workspace !== 'string') throw new UsageError(`--workspace is required: ${slug}`);
+      if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(workspace))
+        throw new UsageError(`--workspace must be ${slug}, got "${workspace}"`);
+      if (typeof role !== 'string') throw new UsageError(`--role is required: ${roles}`);
+      if (!ROLES.includes(role as Role)) throw new UsageError(`--role must be ${roles}, got "${role}"`);
       const name = typeof values.name === 'string' ? values.name : `${role} token`;
       if (name.length < 1 || name.length > 100) throw new UsageError('--name must be 1 to 100 characters');
       const { config, logger } = setup('token', true);
@@ -243,6 +247,15 @@ Creates the workspace if it does not exist, then a token, and prints only the to
       } finally {
         await db.close();
       }
+    },
+  },
+  {
+    name: 'version',
+    summary: 'prints the version (also `commander --version`)',
+    usage: 'commander version\n\nPrints the version of this Commander.',
+    options: {},
+    async run() {
+      process.stdout.write(`${packageVersion()}\n`);
     },
   },
   {

@@ -3,6 +3,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
 import { KeyCheckError } from '../shared/db/key-check.js';
+import { ExitError } from '../shared/exit.js';
+import { packageVersion } from '../shared/version.js';
 import { type Command, commands, UsageError } from './commands.js';
 
 function overview(): string {
@@ -11,6 +13,7 @@ function overview(): string {
     'Commander: a control plane for fleets of Kubernetes clusters.',
     '',
     'Usage: commander <command> [options]',
+    '       commander --version',
     '',
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
@@ -30,6 +33,12 @@ function find(argv: string[]): { command?: Command; rest: string[] } {
 async function main(argv: string[]): Promise<void> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(`${overview()}\n`);
+    return;
+  }
+  if (argv[0] === '--version') {
+    if (argv.length > 1)
+      throw new UsageError(`--version takes no arguments, got "${argv.slice(1).join(' ')}"`);
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   const { command, rest } = find(argv);
@@ -62,7 +71,8 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   const known = error instanceof UsageError || error instanceof ConfigError || error instanceof KeyCheckError;
-  const line = `commander: ${known ? message : `error: ${message}`}`.split('\n')[0];
+  const explained = known || error instanceof ExitError;
+  const line = `commander: ${explained ? message : `error: ${message}`}`.split('\n')[0];
   process.stderr.write(`${line}\n`);
-  process.exit(known ? 2 : 1);
+  process.exit(error instanceof ExitError ? error.exitCode : known ? 2 : 1);
 });

@@ -3,14 +3,26 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { ConfigError } from '../shared/config.js';
+import { ExitError } from '../shared/exit.js';
+import { parseTarget } from '../shared/targets.js';
 import { TunnelClient, TunnelClientError } from '../shared/tunnel-client.js';
 
 type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function required(flags: Flags, name: string): string {
   const value = flags[name];
   if (typeof value !== 'string' || !value.trim()) throw new ConfigError(`--${name}`, 'is required');
   return value.trim();
+}
+
+function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(flag, `cannot read ${path}: ${(error as Error).message}`);
+  }
 }
 
 export async function runTunnel(flags: Flags): Promise<void> {
@@ -19,22 +31,43 @@ export async function runTunnel(flags: Flags): Promise<void> {
   const clusterId = required(flags, 'cluster');
   const target = required(flags, 'target');
   const listen = required(flags, 'listen');
+  let apiUrl: URL | undefined;
+  try {
+    apiUrl = new URL(api);
+  } catch {
+    // reported below
+  }
+  if (!apiUrl || (apiUrl.protocol !== 'http:' && apiUrl.protocol !== 'https:'))
+    throw new ConfigError('--api', `must be the gateway's http(s):// URL, got "${api}"`);
+  if (!UUID.test(clusterId))
+    throw new ConfigError('--cluster', `must be a cluster id (a uuid), got "${clusterId}"`);
+  if (!parseTarget(target)) throw new ConfigError('--target', `must be host:port, got "${target}"`);
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(listen);
   if (!match?.[1] || Number(match[2]) > 65535)
     throw new ConfigError('--listen', `must be host:port, got "${listen}"`);
   const host = match[1].replace(/^\[|\]$/g, '');
-  let token: string;
-  try {
-    token = readFileSync(tokenFile, 'utf8').trim();
-  } catch (error) {
-    throw new ConfigError('--token-file', `cannot read ${tokenFile}: ${(error as Error).message}`);
-  }
+  const token = readFlagFile('--token-file', tokenFile).toString('utf8').trim();
   if (!token) throw new ConfigError('--token-file', `${tokenFile} is empty`);
   const caFile = typeof flags['ca-file'] === 'string' ? flags['ca-file'] : undefined;
-  const ca = caFile ? readFileSync(caFile) : undefined;
+  const ca = caFile ? readFlagFile('--ca-file', caFile) : undefined;
   const insecureSkipTlsVerify = flags['insecure-skip-tls-verify'] === true;
 
   const tunnels = new TunnelClient({ api, token, clusterId, ca, insecureSkipTlsVerify });
+  // Before saying "listening": a wrong token, cluster or target fails now, not at the first
+  // connection. Nothing is dialed (see TunnelClient.check).
+  try {
+    const { agentStatus } = await tunnels.check(target);
+    if (agentStatus !== undefined && agentStatus !== 'connected') {
+      process.stderr.write(
+        `commander: warning: the cluster's agent is ${agentStatus.replace(/_/g, ' ')}; connections are refused until it connects\n`,
+      );
+    }
+  } catch (error) {
+    tunnels.close();
+    if (!(error instanceof TunnelClientError)) throw error;
+    throw new ExitError(`tunnel refused: ${error.code}: ${error.message}`, 1);
+  }
+
   const sockets = new Set<Socket>();
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
@@ -62,9 +95,10 @@ export async function runTunnel(flags: Flags): Promise<void> {
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) =>
-      reject(new ConfigError('--listen', `cannot listen on ${listen}: ${error.message}`)),
-    );
+    server.once('error', (error) => {
+      tunnels.close();
+      reject(new ConfigError('--listen', `cannot listen on ${listen}: ${error.message}`));
+    });
     server.listen(Number(match[2]), host, resolve);
   });
   const address = server.address();

@@ -2,13 +2,15 @@
 // piped to a local socket by `commander tunnel`, or read and written directly. openTunnel()
 // makes one WebSocket per tunnel; a TunnelClient carries all its tunnels as streams of one
 // multiplexed WebSocket, so opening one costs no connection and no HTTP upgrade.
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { answerCodeOf, isWireCode, type WireCodeOf } from './errors.js';
 import type { Session } from './mux/session.js';
 import type { MuxStream } from './mux/stream.js';
 import { sessionOverWebSocket, zeroMask } from './mux/transports.js';
+import { type AllowEntry, isAllowed, parseAllowEntry, parseTarget } from './targets.js';
 import {
   CLIENT_ANSWER_WAIT_MS,
   MAX_WS_MESSAGE,
@@ -41,6 +43,15 @@ export interface TunnelRequest {
   target: string;
   ca?: Buffer;
   insecureSkipTlsVerify?: boolean;
+}
+
+/** A cluster as the API returns it is a few KiB; more is not a cluster. */
+const MAX_CLUSTER_BYTES = 1024 * 1024;
+const CHECK_TIMEOUT_MS = 15_000;
+
+/** What check() learnt: the cluster's agent may be away (then every tunnel waits for it). */
+export interface TunnelCheck {
+  agentStatus: string | undefined;
 }
 
 export function tunnelUrl(api: string, clusterId: string, target?: string): string {
@@ -105,6 +116,37 @@ export class TunnelClient {
     return stream;
   }
 
+  /**
+   * Whether tunnels to `target` can open, short of dialing it: the session comes up (the token,
+   * its role and the cluster are checked at the upgrade) and the cluster's `allowed_targets`,
+   * read through the API, name the target. Dialing to find out would open, and audit, a
+   * connection to the target that nobody asked for; the agent's own `--allow` is therefore
+   * known only at the first tunnel. Rejects with the TunnelClientError a tunnel would meet.
+   */
+  async check(target: string): Promise<TunnelCheck> {
+    const parsed = parseTarget(target);
+    if (!parsed) throw new TunnelClientError('dial_failed', `target must be host:port, got "${target}"`);
+    await this.connect();
+    const { api, clusterId } = this.request;
+    const cluster = await getJson(
+      `${api.replace(/\/+$/, '')}/api/v1/clusters/${encodeURIComponent(clusterId)}`,
+      this.request,
+    );
+    const listed = cluster.allowed_targets;
+    // A gateway that does not show the list decides at the first tunnel.
+    if (Array.isArray(listed)) {
+      const entries = listed
+        .map((entry) => (typeof entry === 'string' ? parseAllowEntry(entry) : undefined))
+        .filter((entry): entry is AllowEntry => entry !== undefined);
+      if (!isAllowed(entries, parsed))
+        throw new TunnelClientError(
+          'target_not_allowed',
+          `${target} is not in the cluster's allowed_targets`,
+        );
+    }
+    return { agentStatus: typeof cluster.agent_status === 'string' ? cluster.agent_status : undefined };
+  }
+
   /** Ends the session and every tunnel on it. */
   close(): void {
     this.session?.then(
@@ -149,22 +191,63 @@ function connect(url: string, request: Omit<TunnelRequest, 'target'>): Promise<W
         if (body.length < 64 * 1024) body += chunk.toString();
       });
       response.on('end', () => {
-        let code: TunnelClientErrorCode = 'tunnel_failed';
-        let message = `gateway answered HTTP ${response.statusCode}`;
-        try {
-          const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
-          code = answerCodeOf(parsed.error?.code ?? '') ?? code;
-          message = parsed.error?.message ?? message;
-        } catch {
-          // not JSON: keep the status line
-        }
-        reject(new TunnelClientError(code, message, response.statusCode));
+        reject(refusalOf(response.statusCode, body));
         ws.terminate();
       });
     });
     // After an HTTP refusal the typed error above wins: the promise is settled by then.
     ws.on('error', (error) => reject(new TunnelClientError('tunnel_failed', error.message)));
     ws.once('open', () => resolve(ws));
+  });
+}
+
+/** An HTTP refusal as a typed error: the code and message of its `{"error": …}` body. */
+function refusalOf(status: number | undefined, body: string): TunnelClientError {
+  let code: TunnelClientErrorCode = 'tunnel_failed';
+  let message = `gateway answered HTTP ${status}`;
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
+    const sent = typeof parsed.error?.code === 'string' ? parsed.error.code : '';
+    code = answerCodeOf(sent) ?? code;
+    if (typeof parsed.error?.message === 'string' && parsed.error.message) message = parsed.error.message;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new TunnelClientError(code, message, status);
+}
+
+/** GET of one JSON object from the API, with the request's token and TLS settings. */
+function getJson(url: string, request: Omit<TunnelRequest, 'target'>): Promise<Record<string, unknown>> {
+  const secure = url.startsWith('https:');
+  return new Promise((resolve, reject) => {
+    const options = {
+      headers: { 'x-auth-token': request.token, accept: 'application/json' },
+      timeout: CHECK_TIMEOUT_MS,
+      ...(secure ? { ca: request.ca, rejectUnauthorized: !request.insecureSkipTlsVerify } : {}),
+    };
+    const req = (secure ? httpsRequest : httpRequest)(url, options, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+        if (body.length > MAX_CLUSTER_BYTES) req.destroy(new Error('the answer is too large'));
+      });
+      response.on('end', () => {
+        if (response.statusCode !== 200) return reject(refusalOf(response.statusCode, body));
+        try {
+          const value = JSON.parse(body) as unknown;
+          if (value === null || typeof value !== 'object' || Array.isArray(value))
+            throw new Error('not an object');
+          resolve(value as Record<string, unknown>);
+        } catch {
+          reject(new TunnelClientError('tunnel_failed', `${url} did not answer with a cluster`));
+        }
+      });
+      response.on('error', (error) => reject(new TunnelClientError('tunnel_failed', error.message)));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)));
+    req.on('error', (error) => reject(new TunnelClientError('tunnel_failed', error.message)));
+    req.end();
   });
 }
 

@@ -1,6 +1,7 @@
 // Agent identity end to end: single-use, expiring enrollment tokens; a key enrolled for one
 // cluster is useless for another; a captured handshake cannot be replayed; revocation closes
-// the live session at once and keeps the agent out until it is enrolled again.
+// the live session at once and keeps the agent out until it is enrolled again (the refused
+// agent stops; agent-refusals.test.ts covers each refusal's exit code).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,20 +110,6 @@ describe('agent identity', () => {
   const wsUrl = (clusterId: string) => `${stack.gateway.url.replace('http:', 'ws:')}/agent_api/${clusterId}`;
   const gatewayLog = (msg: string, clusterId: string) =>
     logged(stack.gateway.command, msg, { cluster_id: clusterId });
-  /**
-   * Resolves once a refused agent has tried again and been refused again (the gateway's
-   * `count`-th refusal for the cluster), or has given up and exited: either way it stays out, and
-   * not merely for as long as the test happened to look.
-   */
-  const refusedAgain = async (agent: AgentInstance, clusterId: string, count: number) => {
-    const refused = waitForLog(stack.gateway.command, 'agent refused', {
-      count,
-      fields: { cluster_id: clusterId },
-      timeoutMs: 30_000,
-    });
-    refused.catch(() => {});
-    await Promise.race([refused, agent.command.exited]);
-  };
   /** A round trip to the echo server through the cluster's agent. */
   const echoVia = async (clusterId: string, text: string) => {
     const tunnel = await openTunnel({
@@ -166,11 +153,11 @@ describe('agent identity', () => {
     });
     expect(refused.code).toBe('unauthorized');
     expect(refused.reason).toMatch(/already used/);
-    await waitForLog(second.command, 'connection to the gateway failed');
-    await refusedAgain(second, clusterA, refusedBefore + 2);
+    // A spent token cannot become good by waiting: the agent stops (exit 4, README).
+    expect(await second.command.exited).toBe(4);
+    expect(second.command.stderr()).toMatch(/refused the enrollment token \(.*already used/);
     expect(logged(second.command, 'connected to the gateway')).toHaveLength(0);
     expect(logged(second.command, 'enrolled this agent key with the gateway')).toHaveLength(0);
-    await second.command.stop();
 
     // The first agent kept its enrollment and its session: the session it opened carries a
     // tunnel made after the refusals.
@@ -186,7 +173,7 @@ describe('agent identity', () => {
     expect(await stack.agentStatus(clusterA)).toBe('connected');
   });
 
-  it('refuses an expired enrollment token; a fresh one in the same file then works', async () => {
+  it('refuses an expired enrollment token; with a fresh one in the same file the agent then enrolls', async () => {
     const { token } = await stack.enrollmentToken(clusterB);
     // expires_in is at least 60 s, so age this one in the database instead of waiting.
     const aged = await stack.db.sql`
@@ -200,16 +187,17 @@ describe('agent identity', () => {
     });
     expect(refused.code).toBe('unauthorized');
     expect(refused.reason).toMatch(/expired/);
-    await refusedAgain(agentB, clusterB, 2);
+    expect(await agentB.command.exited).toBe(4);
     expect(logged(agentB.command, 'connected to the gateway')).toHaveLength(0);
     expect(await stack.agentStatus(clusterB)).toBe('never_connected');
     const [enrolled] = await stack.db.sql`select 1 from agents where cluster_id = ${clusterB}`;
     expect(enrolled).toBeUndefined();
 
-    // A fresh token written into the token file: the same agent enrolls and connects by itself.
+    // A fresh token written into the token file: the agent, started again, enrolls and connects.
     const fresh = await stack.enrollmentToken(clusterB);
     stack.writeFile('token-b', fresh.token);
-    await waitForLog(agentB.command, 'connected to the gateway', { timeoutMs: 15_000 });
+    agentB = await stack.startAgent(clusterB, { allow: allow(), tokenFile, stateDir: agentB.stateDir });
+    expect(logged(agentB.command, 'enrolled this agent key with the gateway')).toHaveLength(1);
     await stack.waitForAgentStatus(clusterB, 'connected');
   });
 
@@ -260,7 +248,7 @@ describe('agent identity', () => {
     expect(refused.reason).toMatch(/signature/);
   });
 
-  it('revocation closes the live session; the agent stays out until re-enrolled', async () => {
+  it('revocation closes the live session; the agent stops, and is back once re-enrolled', async () => {
     // A's agent again, from its state dir: it is enrolled, its token file holds the used token.
     const restarted = await stack.startAgent(clusterA, {
       allow: allow(),
@@ -288,14 +276,15 @@ describe('agent identity', () => {
     });
     await stack.waitForAgentStatus(clusterA, 'disconnected');
 
-    // It tries again and is refused as revoked, for as long as nothing new is in its token file.
+    // It tries again, is refused as revoked, and stops (exit 6, README) saying what to do.
     const refused = await waitForLog(stack.gateway.command, 'agent refused', {
       count: refusals + 1,
       fields: { cluster_id: clusterA },
       timeoutMs: 5_000,
     });
     expect(refused.code).toBe('revoked');
-    await refusedAgain(restarted, clusterA, refusals + 2);
+    expect(await restarted.command.exited).toBe(6);
+    expect(restarted.command.stderr()).toMatch(/revoked this agent's key/);
     expect(logged(restarted.command, 'connected to the gateway')).toHaveLength(1);
     expect(await stack.agentStatus(clusterA)).toBe('disconnected');
     const tunnelsRefused = await openTunnel({
@@ -312,11 +301,15 @@ describe('agent identity', () => {
     );
     expect(tunnelsRefused).toBe(true);
 
-    // A new enrollment token in its token file: it enrolls its key again and connects by itself.
+    // A new enrollment token in its token file: started again, it enrolls its key again.
     const fresh = await stack.enrollmentToken(clusterA);
     stack.writeFile('token-a', fresh.token);
-    await waitForLog(restarted.command, 'connected to the gateway', { count: 2, timeoutMs: 15_000 });
-    expect(logged(restarted.command, 'enrolled this agent key with the gateway')).toHaveLength(1);
+    const reenrolled = await stack.startAgent(clusterA, {
+      allow: allow(),
+      stateDir: agentA.stateDir,
+      tokenFile: agentA.tokenFile,
+    });
+    expect(logged(reenrolled.command, 'enrolled this agent key with the gateway')).toHaveLength(1);
     await stack.waitForAgentStatus(clusterA, 'connected');
     const tunnel = await openTunnel({
       api: stack.gateway.url,

@@ -1,6 +1,6 @@
 // A real gateway process on a fresh database, plus helpers to run agents and `commander tunnel`
 // against it, as separate processes, the way an operator sets them up.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -377,4 +377,17 @@ export function rawTunnelUpgrade(
     });
     request.end();
   });
+}
+
+/**
+ * A token of an enrollment token's form for `clusterId` (what the agent checks before it dials),
+ * signed by nobody: for gateways that never get as far as redeeming it.
+ */
+export function unsignedEnrollmentToken(clusterId: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return [
+    part({ alg: 'EdDSA', kid: randomUUID() }),
+    part({ aud: 'commander-agent-enrollment', sub: clusterId, jti: randomUUID() }),
+    randomBytes(64).toString('base64url'),
+  ].join('.');
 }

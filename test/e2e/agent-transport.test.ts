@@ -10,6 +10,7 @@ import { startConnectProxy } from '../support/connect-proxy.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
 import type { RunningCommand } from '../support/process.js';
+import { unsignedEnrollmentToken } from './agent-stack.js';
 import { api, Processes, sleep, tempDir } from './helpers.js';
 
 describe('agent transport', () => {
@@ -168,9 +169,9 @@ describe('agent transport', () => {
     const busyPort = await freePort();
     await new Promise<void>((resolve) => busy.listen(busyPort, '127.0.0.1', resolve));
     try {
-      const tokenFile = join(dir.path, 'busy.token');
-      writeFileSync(tokenFile, 'unused');
       const id = '00000000-0000-4000-8000-00000000beef';
+      const tokenFile = join(dir.path, 'busy.token');
+      writeFileSync(tokenFile, unsignedEnrollmentToken(id));
       const agent = processes.start(
         [
           'agent',
@@ -185,7 +186,10 @@ describe('agent transport', () => {
         ],
         {},
       );
-      while (attempts.length < 3) await sleep(100);
+      while (attempts.length < 3) {
+        if (agent.child.exitCode !== null) throw new Error(`the agent exited:\n${agent.stderr()}`);
+        await sleep(100);
+      }
       await agent.stop();
       for (let i = 1; i < attempts.length; i += 1) {
         expect((attempts[i] as number) - (attempts[i - 1] as number)).toBeGreaterThanOrEqual(1900);

@@ -1,9 +1,22 @@
-// The command line surface: help, usage errors, configuration errors and `keys generate`.
+// The command line surface: help, --version, usage errors, configuration errors and `keys generate`.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseEnvFile } from '../../shared/config.js';
+import { unsignedEnrollmentToken } from './agent-stack.js';
 import { lines, Processes, tempDir } from './helpers.js';
 
-const COMMANDS = ['up', 'gateway', 'manager', 'migrate', 'token create', 'keys generate'];
+const COMMANDS = [
+  'up',
+  'gateway',
+  'manager',
+  'agent',
+  'tunnel',
+  'migrate',
+  'token create',
+  'keys generate',
+  'version',
+];
 const KEY_NAMES = [
   'COMMANDER_ENCRYPTION_PRIMARY_KEY',
   'COMMANDER_ENCRYPTION_DETERMINISTIC_KEY',
@@ -114,17 +127,91 @@ describe('commander CLI', () => {
     );
   });
 
-  it('`token create` validates its flags before touching the database', async () => {
+  it('`--version` and `version` print the package version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    for (const args of [['--version'], ['version']]) {
+      const result = await run(args);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(`${pkg.version}\n`);
+    }
+    expectUsageError(await run(['--version', 'now']), /--version takes no arguments/);
+    expectUsageError(await run(['version', '--short']), /--short/);
+  });
+
+  it('`token create` validates its flags before touching the database, naming a bad value', async () => {
+    // A value that is not a role is named as such, not reported as missing.
     expectUsageError(
-      await run(['token', 'create', '--workspace', 'default', '--role', 'superuser']),
-      /--role .*admin, operator|--role .*viewer/,
+      await run(['token', 'create', '--workspace', 'default', '--role', 'root']),
+      /^commander: --role must be viewer, operator or admin, got "root"$/,
     );
-    expectUsageError(await run(['token', 'create', '--workspace', 'default']), /--role/);
-    expectUsageError(await run(['token', 'create', '--role', 'viewer']), /--workspace/);
+    expectUsageError(
+      await run(['token', 'create', '--workspace', 'default']),
+      /^commander: --role is required: viewer, operator or admin$/,
+    );
+    expectUsageError(
+      await run(['token', 'create', '--role', 'viewer']),
+      /^commander: --workspace is required/,
+    );
     expectUsageError(
       await run(['token', 'create', '--workspace', 'Not A Slug', '--role', 'viewer']),
-      /--workspace/,
+      /^commander: --workspace must be .*, got "Not A Slug"$/,
     );
+  });
+
+  it('`agent` and `tunnel` refuse each bad flag with exit 2 and one line naming it', async () => {
+    const cluster = '00000000-0000-4000-8000-0000000000c1';
+    const url = `http://127.0.0.1:1/agent_api/${cluster}`;
+    const state = join(dir.path, 'agent-state');
+    const tokenFile = join(dir.path, 'agent-token');
+    writeFileSync(tokenFile, unsignedEnrollmentToken(cluster));
+    const missing = join(dir.path, 'missing');
+    const agent = (...flags: string[]) => [
+      'agent',
+      '--url',
+      url,
+      '--state-dir',
+      state,
+      '--token-file',
+      tokenFile,
+      ...flags,
+    ];
+    const cases: Array<[string[], RegExp]> = [
+      [['agent'], /^commander: --url: is required/],
+      [
+        ['agent', '--url', 'http://127.0.0.1:1/agent_api/prod', '--state-dir', state],
+        /^commander: --url: must end/,
+      ],
+      [['agent', '--url', url], /^commander: --state-dir: is required/],
+      [agent('--sync-interval', 'soon'), /^commander: --sync-interval: .*"soon"/],
+      [agent('--heartbeat-interval', '0'), /^commander: --heartbeat-interval: /],
+      [agent('--allow', 'db'), /^commander: --allow: invalid allow entry "db"/],
+      [agent('--allow'), /--allow/],
+      [agent('--ca-file', missing), /^commander: --ca-file: cannot read/],
+      [agent('--ca-file', tokenFile), /^commander: --ca-file: .*no PEM certificate/],
+      [agent('--kubeconfig', missing), /^commander: --kubeconfig: cannot load it/],
+      [agent('--platform-version-source', 'deckhouse'), /^commander: --platform-version-source: /],
+      [agent('--component-namespaces', 'Kube_System'), /^commander: --component-namespaces: /],
+      [['tunnel'], /^commander: --api: is required/],
+    ];
+    const tunnel = (flags: Record<string, string>) =>
+      Object.entries({
+        api: 'http://127.0.0.1:1',
+        'token-file': tokenFile,
+        cluster,
+        target: '10.0.0.1:22',
+        listen: '127.0.0.1:0',
+        ...flags,
+      }).flatMap(([name, value]) => [`--${name}`, value]);
+    cases.push(
+      [['tunnel', ...tunnel({ api: 'localhost:8080' })], /^commander: --api: /],
+      [['tunnel', ...tunnel({ cluster: 'prod-1' })], /^commander: --cluster: .*uuid/],
+      [['tunnel', ...tunnel({ target: '10.0.0.1' })], /^commander: --target: must be host:port/],
+      [['tunnel', ...tunnel({ listen: '127.0.0.1:99999' })], /^commander: --listen: /],
+      [['tunnel', ...tunnel({ 'token-file': missing })], /^commander: --token-file: cannot read/],
+      [['tunnel', ...tunnel({ 'ca-file': missing })], /^commander: --ca-file: cannot read/],
+    );
+    for (const [args, pattern] of cases) expectUsageError(await run(args), pattern);
   });
 
   it('`keys generate` prints three fresh NAME=value lines, different each run', async () => {
