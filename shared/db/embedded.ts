@@ -143,7 +143,7 @@ async function initdb({ bin, user, place, passwordFile, log }: Server): Promise<
         '--encoding=UTF8',
         '--no-locale',
       ],
-      { ...user, env: { ...process.env, LC_ALL: 'C' } },
+      serverProcess(user, place),
     );
   } catch (error) {
     rmSync(place.pgdata, { recursive: true, force: true });
@@ -260,7 +260,11 @@ async function leave(server: Server, entry: { file: string }): Promise<void> {
     if (otherUsers(dataDir, entry).length > 0) return;
     if (runningPort(place.pgdata) === undefined) return;
     try {
-      await run(bin.pg_ctl, ['stop', '--wait', '--mode=fast', `--pgdata=${place.pgdata}`], user);
+      await run(
+        bin.pg_ctl,
+        ['stop', '--wait', '--mode=fast', `--pgdata=${place.pgdata}`],
+        serverProcess(user, place),
+      );
     } catch (error) {
       // Gone already is fine; a server that would not stop is worth knowing about.
       if (runningPort(place.pgdata) !== undefined) {
@@ -270,6 +274,14 @@ async function leave(server: Server, entry: { file: string }): Promise<void> {
       }
     }
   });
+}
+
+/**
+ * How the server's programs run: as its user, in a directory that user can reach (PostgreSQL
+ * complains when it cannot return to its working directory, such as a checkout in a 0700 home).
+ */
+function serverProcess(user: ServerUser, place: ClusterPlace) {
+  return { ...user, cwd: place.scratch, env: { ...process.env, LC_ALL: 'C' } };
 }
 
 async function startServer({ bin, user, place }: Server, port: number): Promise<void> {
@@ -288,7 +300,7 @@ async function startServer({ bin, user, place }: Server, port: number): Promise<
         `--log=${place.logFile}`,
         `--options=-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
       ],
-      { ...user, env: { ...process.env, LC_ALL: 'C' } },
+      serverProcess(user, place),
     );
   } catch (error) {
     const tail = existsSync(place.logFile)
