@@ -82,7 +82,10 @@ async function serve(name: string, programs: { gateway: boolean; manager: boolea
   try {
     await starting;
   } catch (error) {
-    await stopAll().catch(() => {});
+    // The start-up error is the one to report; a failed clean-up is only logged.
+    await stopAll().catch((stopError: unknown) =>
+      logger.warn({ err: stopError }, 'stopping after a failed start failed'),
+    );
     throw error;
   }
 }

@@ -115,11 +115,14 @@ export function register(dataDir: string, role: Role): { file: string } {
  */
 export function otherUsers(dataDir: string, mine: { file: string }): Array<{ pid: number; role: Role }> {
   const dir = join(dataDir, 'postgres-users');
+  // Only a missing entry means "nobody": any other failure to read must not stop a server in use.
+  const missing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
   let names: string[];
   try {
     names = readdirSync(dir);
-  } catch {
-    return [];
+  } catch (error) {
+    if (missing(error)) return [];
+    throw error;
   }
   const users: Array<{ pid: number; role: Role }> = [];
   for (const name of names) {
@@ -128,8 +131,9 @@ export function otherUsers(dataDir: string, mine: { file: string }): Array<{ pid
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
+    } catch (error) {
+      if (missing(error)) continue; // left meanwhile
+      throw error;
     }
     if (!isRunning(text)) {
       rmSync(file, { force: true });

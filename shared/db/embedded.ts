@@ -27,6 +27,8 @@ const DATABASE = 'commander';
 /** How often an owner looks at its server, and how long it keeps trying to bring it back. */
 const WATCH_INTERVAL_MS = 1000;
 const RESTART_PATIENCE_MS = 60_000;
+/** How many times one start is tried before giving up. */
+const START_ATTEMPTS = 5;
 
 export interface EmbeddedDatabase {
   url: string;
@@ -164,7 +166,14 @@ async function ensureRunning(server: Server, required?: number): Promise<number>
     let port = runningPort(place.pgdata);
     if (port === undefined) {
       port = await choosePort(server, required);
-      await startServer(server, port);
+      try {
+        await startServer(server, port);
+      } catch (error) {
+        // Right after a crash, the dying server's children may still hold its shared memory.
+        if (attempt >= START_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        continue;
+      }
       log(`embedded PostgreSQL started on 127.0.0.1:${port}`);
     } else if (attempt === 1 && required === undefined) {
       log(`reusing embedded PostgreSQL on 127.0.0.1:${port}`);
@@ -175,8 +184,9 @@ async function ensureRunning(server: Server, required?: number): Promise<number>
     if (recordedPort(server) !== port) writeFileAtomically(server.portFile, String(port));
     const url = `postgres://${USER}:${encodeURIComponent(readPassword(server.passwordFile))}@127.0.0.1:${port}/postgres`;
     if ((await waitUntilAccepting(url, place.pgdata)) === 'ready') return port;
-    if (attempt >= 5)
+    if (attempt >= START_ATTEMPTS) {
       throw new Error(`embedded PostgreSQL in ${place.pgdata} keeps stopping; see ${place.logFile}`);
+    }
   }
 }
 
