@@ -126,8 +126,10 @@ function session(client: Client, fingerprint: string): SshSession {
             },
           },
         ];
+        const ended: Array<Promise<void>> = [];
         for (const { source, line } of sources) {
           let pending = '';
+          ended.push(new Promise((done) => source.once('end', done)));
           source.setEncoding('utf8'); // a character split between chunks stays whole
           source.on('data', (chunk: string) => {
             pending += chunk;
@@ -145,12 +147,14 @@ function session(client: Client, fingerprint: string): SshSession {
             pending = '';
           });
         }
-        // The exit status comes in its own message; 'close' follows once the output has ended.
+        // The exit status comes in its own message before the channel closes; the result waits
+        // for the end of both outputs too, so that every line and the whole stderr tail are in.
         let exit: { code: number | null; signal?: string } = { code: null };
         stream.on('exit', (code: number | null, signalName?: string) => {
           exit = { code: code ?? null, signal: signalName ?? undefined };
         });
-        stream.on('close', () => {
+        const closed = new Promise<void>((done) => stream.once('close', done));
+        Promise.all([closed, ...ended]).then(() => {
           signal?.removeEventListener('abort', abort);
           if (signal?.aborted) return reject(signal.reason);
           resolve({ ...exit, stderrTail });
