@@ -53,15 +53,18 @@ interface Server {
   place: ClusterPlace;
   passwordFile: string;
   portFile: string;
-  log: (message: string) => void;
+  log: Log;
 }
+
+/** Where the server's story goes: starts and reuses at info, trouble at warn. */
+export type Log = (message: string, level?: 'info' | 'warn') => void;
 
 /** The server cannot come back where this process's pool expects it. */
 class ServerLost extends Error {}
 
 export async function startEmbedded(
   dataDir: string,
-  log: (message: string) => void,
+  log: Log,
   options: EmbeddedOptions = {},
 ): Promise<EmbeddedDatabase> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -229,6 +232,8 @@ function watch(server: Server, port: number, onLost: (error: Error) => void): { 
   let tick: Promise<void> | undefined;
   let stopped = false;
   const restart = async () => {
+    if (failingSince === undefined)
+      log(`embedded PostgreSQL is not running; starting it again on port ${port}`, 'warn');
     try {
       await withLock(dataDir, async () => {
         if (!stopped) await ensureRunning(server, port);
@@ -237,7 +242,10 @@ function watch(server: Server, port: number, onLost: (error: Error) => void): { 
     } catch (error) {
       const lost = error instanceof Error ? error : new Error(String(error));
       failingSince ??= Date.now();
-      log(`embedded PostgreSQL stopped and could not be restarted yet: ${lost.message.split('\n')[0]}`);
+      log(
+        `embedded PostgreSQL stopped and could not be restarted yet: ${lost.message.split('\n')[0]}`,
+        'warn',
+      );
       if (lost instanceof ServerLost || Date.now() - failingSince > RESTART_PATIENCE_MS) {
         stopped = true;
         clearInterval(timer);

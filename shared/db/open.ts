@@ -35,7 +35,9 @@ export interface OpenOptions {
 export async function openDatabase(config: Config, logger: Logger, options: OpenOptions): Promise<Database> {
   const embedded = config.databaseUrl
     ? undefined
-    : await startEmbedded(config.dataDir, (message) => logger.info(message), { owner: options.owner });
+    : await startEmbedded(config.dataDir, (message, level = 'info') => logger[level](message), {
+        owner: options.owner,
+      });
   const sql = connect(config.databaseUrl ?? (embedded?.url as string), {
     max: options.poolMax ?? config.dbPoolMax,
     applicationName: options.applicationName,
