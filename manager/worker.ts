@@ -124,16 +124,27 @@ export class Worker {
     );
     const secrets: string[] = [];
     const mask = (text: string) => this.mask(text, secrets);
-    // One chain keeps the lines in order; its catch reports a failed append once, so a caller
-    // that does not await (a command's output lines) never leaves a rejection unhandled.
-    let appended: Promise<void> = Promise.resolve();
+    // Lines are appended in order, one write at a time; the lines that arrive while a write is in
+    // flight go together in the next one (a chatty installer costs a few row updates, not one per
+    // line). A failed write is reported here, so callers that do not await never leave a
+    // rejection unhandled.
+    let batch: string[] = [];
+    let batchWritten: Promise<void> | undefined;
+    let written: Promise<void> = Promise.resolve();
     const log = (line: string): Promise<void> => {
-      const text = `${new Date().toISOString()} ${mask(line)}\n`;
-      const done = appended.then(() => queue.appendLog(task.id, text));
-      appended = done.catch((error: unknown) =>
-        logger.warn({ err: error, task_id: task.id }, 'appending to the task log failed'),
-      );
-      return done;
+      batch.push(`${new Date().toISOString()} ${mask(line)}\n`);
+      if (!batchWritten) {
+        batchWritten = written.then(() => {
+          const text = batch.join('');
+          batch = [];
+          batchWritten = undefined;
+          return queue.appendLog(task.id, text);
+        });
+        written = batchWritten.catch((error: unknown) =>
+          logger.warn({ err: error, task_id: task.id }, 'appending to the task log failed'),
+        );
+      }
+      return batchWritten;
     };
     logger.info(
       { task_id: task.id, kind: task.kind, cluster_id: task.cluster_id, attempt: task.attempts },
@@ -157,7 +168,7 @@ export class Worker {
       clearInterval(heartbeat);
       this.current = undefined;
     }
-    await appended;
+    await written;
     if (!failure) {
       if (await queue.succeed(task.id)) logger.info({ task_id: task.id, kind: task.kind }, 'task succeeded');
       return;
