@@ -1,11 +1,12 @@
 // The command table: each command's help and what it runs.
 import { randomUUID } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { writeFileAtomically } from '../shared/atomic-file.js';
 import { recordAudit, stdoutAuditPrinter } from '../shared/audit.js';
 import { type Config, loadConfig } from '../shared/config.js';
 import { generateKeys } from '../shared/crypto.js';
+import { SETUP_LOCK } from '../shared/db/migrate.js';
 import { type Database, formatKeys, openDatabase } from '../shared/db/open.js';
 import { onShutdown } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -53,6 +54,13 @@ async function serve(name: string, programs: { gateway: boolean; manager: boolea
     const db = await openDatabase(config, logger, {
       applicationName,
       keys: generateKeys ? 'generate' : 'required',
+      owner: {
+        // The embedded database died and cannot come back where this process's pool expects it.
+        onLost(error) {
+          logger.fatal({ err: error }, 'embedded PostgreSQL is gone; exiting');
+          process.exit(1);
+        },
+      },
     });
     stops.push(() => db.close());
     if (generateKeys && !stopping) await bootstrapAdmin(config, logger, db);
@@ -75,25 +83,32 @@ async function serve(name: string, programs: { gateway: boolean; manager: boolea
   try {
     await starting;
   } catch (error) {
-    await stopAll().catch(() => {});
+    // The start-up error is the one to report; a failed clean-up is only logged.
+    await stopAll().catch((stopError: unknown) =>
+      logger.warn({ err: stopError }, 'stopping after a failed start failed'),
+    );
     throw error;
   }
 }
 
-/** First start on an empty database: the `default` workspace and an admin token in a 0600 file. */
+/**
+ * First start on a database that never had an admin token: the `default` workspace and an admin
+ * token in a 0600 file. Decided under the setup lock, and the file is in place before the token
+ * commits, so a crash in between leaves no token that nobody has.
+ */
 async function bootstrapAdmin(config: Config, logger: Logger, db: Database): Promise<void> {
-  const created = await db.sql.begin(async (tx) => {
-    await tx`lock table workspaces in exclusive mode`;
-    const [existing] = await tx`select 1 from workspaces limit 1`;
-    if (existing) return undefined;
-    const workspace = await ensureWorkspace(tx, 'default');
-    return createToken(tx, workspace.id, 'admin', 'admin');
-  });
-  if (!created) return;
   const path = join(config.dataDir, 'admin-token');
-  writeFileSync(path, `${created.token}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
-  logger.info({ path }, 'created workspace "default" and an admin token; the token is in this file');
+  const created = await db.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${SETUP_LOCK})`;
+    const [existing] = await tx`select 1 from api_tokens where role = 'admin' limit 1`;
+    if (existing) return false;
+    const workspace = await ensureWorkspace(tx, 'default');
+    const { token } = await createToken(tx, workspace.id, 'admin', 'admin');
+    writeFileAtomically(path, `${token}\n`, { mode: 0o600 });
+    return true;
+  });
+  if (created)
+    logger.info({ path }, 'created workspace "default" and an admin token; the token is in this file');
 }
 
 export const commands: Command[] = [
@@ -102,7 +117,8 @@ export const commands: Command[] = [
     summary: 'gateway + manager in one process (what `npm start` runs)',
     usage: `commander up\n\nRuns the gateway and a manager in one process. With DATABASE_URL unset it starts an embedded
 PostgreSQL under COMMANDER_DATA_DIR. On an empty database it generates encryption keys into
-COMMANDER_DATA_DIR/keys.env (when none are set) and an admin token into COMMANDER_DATA_DIR/admin-token.${ENVIRONMENT_HELP}`,
+COMMANDER_DATA_DIR/keys.env (when none are set); on a database that never had an admin token, it
+creates one (workspace "default") into COMMANDER_DATA_DIR/admin-token.${ENVIRONMENT_HELP}`,
     options: {},
     run: () => serve('up', { gateway: true, manager: true }, true),
   },

@@ -1,7 +1,7 @@
 // What the manager reads and writes of a cluster: its SSH settings (key decrypted only here),
 // its status, and the host key pinned on first contact.
 import type { Encryptor } from '../shared/crypto.js';
-import type { Sql } from '../shared/db/connect.js';
+import type { Queryable, Sql } from '../shared/db/connect.js';
 import type { SshTarget } from './ssh.js';
 import { PermanentError } from './worker.js';
 
@@ -39,7 +39,7 @@ export async function loadCluster(sql: Sql, encryptor: Encryptor, id: string): P
   };
 }
 
-export async function setStatus(sql: Sql, id: string, status: string): Promise<void> {
+export async function setStatus(sql: Queryable, id: string, status: string): Promise<void> {
   await sql`update clusters set status = ${status}, updated_at = now() where id = ${id}`;
 }
 

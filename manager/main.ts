@@ -48,9 +48,9 @@ export async function startManager(config: Config, logger: Logger, db: Database)
       delete: deleteTask({ sql, encryptor, installers }),
       reconcile: reconcileTask({ sql, encryptor, signingKey, installers, gatewayUrl: config.gatewayUrl }),
     },
-    onFailed: async (task) => {
+    onFailed: async (tx, task) => {
       const status = FAILED_STATUS[task.kind];
-      if (status) await setStatus(sql, task.cluster_id, status);
+      if (status) await setStatus(tx, task.cluster_id, status);
     },
   });
   await worker.start();

@@ -1,7 +1,7 @@
 // The task queue in PostgreSQL: claim with SKIP LOCKED, leases renewed by heartbeats, retries
 // with backoff, and a bounded log. Every statement checks the lease, so a replica that lost
 // its lease can never overwrite the work of the one that took the task over.
-import type { Sql } from '../shared/db/connect.js';
+import type { Queryable, Sql } from '../shared/db/connect.js';
 
 export const TASK_KINDS = ['install', 'reconcile', 'delete', 'noop'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
@@ -89,19 +89,31 @@ export class TaskQueue {
     return rows.length > 0;
   }
 
-  /** A failed attempt: retried after a backoff, or failed for good after max_attempts. */
-  async fail(task: Task, message: string, retryable: boolean): Promise<'retry' | 'failed' | 'lost'> {
+  /**
+   * A failed attempt: retried after a backoff, or failed for good after max_attempts. What
+   * `onFinal` writes (the cluster's failed status) commits with the task's failure or not at all.
+   */
+  async fail(
+    task: Task,
+    message: string,
+    retryable: boolean,
+    onFinal?: (tx: Queryable) => Promise<void>,
+  ): Promise<'retry' | 'failed' | 'lost'> {
     const final = !retryable || task.attempts >= task.max_attempts;
     const delayMs = Math.min(5 * 60_000, 1000 * 2 ** (task.attempts - 1));
-    const rows = await this.sql`update tasks set
-        status = ${final ? 'failed' : 'pending'},
-        error = ${message.slice(0, 4000)},
-        finished_at = ${final ? this.sql`now()` : null},
-        run_after = now() + ${final ? 0 : delayMs} * interval '1 millisecond',
-        lease_owner = null, lease_expires_at = null
-      where id = ${task.id} and lease_owner = ${this.owner} and status = 'running' returning id`;
-    if (rows.length === 0) return 'lost';
-    return final ? 'failed' : 'retry';
+    return this.sql.begin(async (tx) => {
+      const rows = await tx`update tasks set
+          status = ${final ? 'failed' : 'pending'},
+          error = ${message.slice(0, 4000)},
+          finished_at = ${final ? tx`now()` : null},
+          run_after = now() + ${final ? 0 : delayMs} * interval '1 millisecond',
+          lease_owner = null, lease_expires_at = null
+        where id = ${task.id} and lease_owner = ${this.owner} and status = 'running' returning id`;
+      if (rows.length === 0) return 'lost';
+      if (!final) return 'retry';
+      await onFinal?.(tx);
+      return 'failed';
+    });
   }
 
   /** When something may next become claimable (a retry's time or a lease's expiry). */

@@ -16,8 +16,32 @@ export interface SshTarget {
 }
 
 export interface CommandResult {
+  /** null when the command was killed by a signal or the channel closed without an exit status. */
   code: number | null;
   signal?: string;
+  /** The last lines the command wrote to stderr (whole: a secret in them is masked by the caller). */
+  stderrTail: string[];
+}
+
+/** How much of a failing command's stderr its error carries: enough to say why, never a flood. */
+const STDERR_TAIL_LINES = 5;
+/** Output without a newline is cut into lines of this length. */
+const MAX_LINE_CHARS = 64 * 1024;
+
+/** A remote command that did not exit 0; its message names the exit code and the end of stderr. */
+export class RemoteCommandError extends Error {}
+
+/** Throws a RemoteCommandError unless the command exited 0. */
+export function checkExit(what: string, result: CommandResult): void {
+  if (result.code === 0) return;
+  const status =
+    result.code !== null
+      ? `exited with ${result.code}`
+      : result.signal
+        ? `was killed by ${result.signal}`
+        : 'ended without an exit status';
+  const tail = result.stderrTail.join(' | ');
+  throw new RemoteCommandError(`${what} ${status}${tail ? `; stderr ends with: ${tail}` : ''}`);
 }
 
 export interface SshSession {
@@ -25,6 +49,8 @@ export interface SshSession {
   fingerprint: string;
   /** Runs a command; every output line (stdout and stderr) goes to onLine as it arrives. */
   exec(command: string, onLine: (line: string) => void, signal?: AbortSignal): Promise<CommandResult>;
+  /** Like exec, but a non-zero exit throws a RemoteCommandError naming `what`. */
+  run(what: string, command: string, onLine: (line: string) => void, signal?: AbortSignal): Promise<void>;
   /** Writes files into a directory (created if missing) with SFTP. */
   upload(directory: string, files: Array<{ name: string; content: string; mode: number }>): Promise<void>;
   close(): void;
@@ -81,41 +107,82 @@ export function connectSsh(
 
 function session(client: Client, fingerprint: string): SshSession {
   let sftp: Promise<SFTPWrapper> | undefined;
-  return {
-    fingerprint,
-    exec(command, onLine, signal) {
-      return new Promise((resolve, reject) => {
-        client.exec(command, (error, stream) => {
-          if (error) return reject(new Error(`ssh exec failed: ${error.message}`));
-          const abort = () => stream.close();
-          signal?.addEventListener('abort', abort);
-          for (const source of [stream, stream.stderr]) {
-            let pending = '';
-            source.on('data', (chunk: Buffer) => {
-              pending += chunk.toString('utf8');
-              const lines = pending.split('\n');
-              pending = lines.pop() ?? '';
-              for (const line of lines) onLine(line);
-            });
-            source.on('end', () => {
-              if (pending) onLine(pending);
-              pending = '';
-            });
-          }
-          stream.on('close', (code: number | null, signalName?: string) => {
-            signal?.removeEventListener('abort', abort);
-            if (signal?.aborted) return reject(signal.reason);
-            resolve({ code, signal: signalName });
+  const exec: SshSession['exec'] = (command, onLine, signal) =>
+    new Promise((resolve, reject) => {
+      client.exec(command, (error, stream) => {
+        if (error) return reject(new Error(`ssh exec failed: ${error.message}`));
+        const abort = () => stream.close();
+        signal?.addEventListener('abort', abort);
+        const stderrTail: string[] = [];
+        const sources = [
+          { source: stream, line: onLine },
+          {
+            source: stream.stderr,
+            line: (line: string) => {
+              onLine(line);
+              if (line.trim() === '') return;
+              stderrTail.push(line);
+              if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+            },
+          },
+        ];
+        const ended: Array<Promise<void>> = [];
+        for (const { source, line } of sources) {
+          let pending = '';
+          ended.push(new Promise((done) => source.once('end', done)));
+          source.setEncoding('utf8'); // a character split between chunks stays whole
+          source.on('data', (chunk: string) => {
+            pending += chunk;
+            const lines = pending.split('\n');
+            pending = lines.pop() ?? '';
+            // A line that never ends is passed on in pieces rather than held in memory.
+            while (pending.length > MAX_LINE_CHARS) {
+              lines.push(pending.slice(0, MAX_LINE_CHARS));
+              pending = pending.slice(MAX_LINE_CHARS);
+            }
+            for (const each of lines) line(each);
           });
+          source.on('end', () => {
+            if (pending) line(pending);
+            pending = '';
+          });
+        }
+        // The exit status comes in its own message before the channel closes; the result waits
+        // for the end of both outputs too, so that every line and the whole stderr tail are in.
+        let exit: { code: number | null; signal?: string } = { code: null };
+        stream.on('exit', (code: number | null, signalName?: string) => {
+          exit = { code: code ?? null, signal: signalName ?? undefined };
+        });
+        const closed = new Promise<void>((done) => stream.once('close', done));
+        Promise.all([closed, ...ended]).then(() => {
+          signal?.removeEventListener('abort', abort);
+          if (signal?.aborted) return reject(signal.reason);
+          resolve({ ...exit, stderrTail });
         });
       });
+    });
+  return {
+    fingerprint,
+    exec,
+    async run(what, command, onLine, signal) {
+      checkExit(what, await exec(command, onLine, signal));
     },
     async upload(directory, files) {
       sftp ??= new Promise((resolve, reject) =>
         client.sftp((error, wrapper) => (error ? reject(error) : resolve(wrapper))),
       );
       const wrapper = await sftp;
-      await new Promise<void>((resolve) => wrapper.mkdir(directory, { mode: 0o700 }, () => resolve()));
+      // SFTP reports an existing directory as a plain failure: only a directory there is fine.
+      await new Promise<void>((resolve, reject) =>
+        wrapper.mkdir(directory, { mode: 0o700 }, (mkdirError) => {
+          if (!mkdirError) return resolve();
+          wrapper.stat(directory, (statError, stats) =>
+            !statError && stats.isDirectory()
+              ? resolve()
+              : reject(new Error(`sftp could not create ${directory}: ${mkdirError.message}`)),
+          );
+        }),
+      );
       for (const file of files) {
         await new Promise<void>((resolve, reject) =>
           wrapper.writeFile(`${directory}/${file.name}`, file.content, { mode: file.mode }, (error) =>

@@ -1,12 +1,15 @@
 // One manager replica: single-threaded by design, it runs one task at a time. It wakes on
 // NOTIFY when a task is queued, polls as a fallback, and renews its lease while a task runs.
-import type { Sql } from '../shared/db/connect.js';
+import type { Queryable, Sql } from '../shared/db/connect.js';
 import type { Logger } from '../shared/logger.js';
 import type { Task, TaskKind, TaskQueue } from './queue.js';
 
 export interface TaskContext {
   task: Task;
-  /** Appends a line to the task's log (secrets masked). */
+  /**
+   * Appends a line to the task's log (secrets masked), in call order. Awaiting it is optional: a
+   * failed append is also reported in the process log, never left as an unhandled rejection.
+   */
   log(line: string): Promise<void>;
   /** Aborted when the lease is lost or the task is cancelled: stop as soon as you can. */
   signal: AbortSignal;
@@ -30,8 +33,11 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Values that must never reach a task log. */
   secrets?: () => string[];
-  /** Called once a task failed for good (no retries left, or a permanent error). */
-  onFailed?: (task: Task, message: string) => Promise<void>;
+  /**
+   * Called once a task failed for good (no retries left, or a permanent error), in the transaction
+   * that records the failure: if it throws, neither is written and the task runs again.
+   */
+  onFailed?: (tx: Queryable, task: Task, message: string) => Promise<void>;
 }
 
 export class Worker {
@@ -69,10 +75,24 @@ export class Worker {
         logger.error({ err: error }, 'claiming a task failed');
       }
       if (task) {
-        await this.run(task);
+        try {
+          await this.run(task);
+        } catch (error) {
+          // The outcome was not recorded (the database went away): the task keeps its lease,
+          // which expires, and then it runs again here or on another replica.
+          logger.error(
+            { err: error, task_id: task.id, kind: task.kind },
+            'recording the outcome of a task failed; it runs again once its lease expires',
+          );
+        }
         continue;
       }
-      const next = await queue.nextWake().catch(() => undefined);
+      let next: Date | undefined;
+      try {
+        next = await queue.nextWake();
+      } catch (error) {
+        logger.warn({ err: error }, 'reading the next wake-up time failed; polling');
+      }
       const until = next ? Math.max(10, Math.min(pollMs, next.getTime() - Date.now() + 5)) : pollMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, until);
@@ -84,6 +104,7 @@ export class Worker {
     }
   }
 
+  /** Runs one task; throws only when its outcome could not be recorded. */
   private async run(task: Task): Promise<void> {
     const { queue, logger } = this.options;
     const controller = new AbortController();
@@ -103,13 +124,33 @@ export class Worker {
     );
     const secrets: string[] = [];
     const mask = (text: string) => this.mask(text, secrets);
-    const log = async (line: string) => {
-      await queue.appendLog(task.id, `${new Date().toISOString()} ${mask(line)}\n`);
+    // Lines are appended in order, one write at a time; the lines that arrive while a write is in
+    // flight go together in the next one (a chatty installer costs a few row updates, not one per
+    // line). A failed write is reported here, so callers that do not await never leave a
+    // rejection unhandled.
+    let batch: string[] = [];
+    let batchWritten: Promise<void> | undefined;
+    let written: Promise<void> = Promise.resolve();
+    const log = (line: string): Promise<void> => {
+      batch.push(`${new Date().toISOString()} ${mask(line)}\n`);
+      if (!batchWritten) {
+        batchWritten = written.then(() => {
+          const text = batch.join('');
+          batch = [];
+          batchWritten = undefined;
+          return queue.appendLog(task.id, text);
+        });
+        written = batchWritten.catch((error: unknown) =>
+          logger.warn({ err: error, task_id: task.id }, 'appending to the task log failed'),
+        );
+      }
+      return batchWritten;
     };
     logger.info(
       { task_id: task.id, kind: task.kind, cluster_id: task.cluster_id, attempt: task.attempts },
       'task started',
     );
+    let failure: { error: unknown } | undefined;
     try {
       const handler = this.options.handlers[task.kind];
       if (!handler) throw new PermanentError(`this manager cannot run ${task.kind} tasks`);
@@ -120,26 +161,35 @@ export class Worker {
         replica: queue.owner,
         secret: (value) => secrets.push(value),
       });
-      clearInterval(heartbeat);
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (await queue.succeed(task.id)) logger.info({ task_id: task.id, kind: task.kind }, 'task succeeded');
     } catch (error) {
-      clearInterval(heartbeat);
-      const message = error instanceof Error ? error.message : String(error);
-      if (lease.state === 'lost' || this.stopped) {
-        logger.warn({ task_id: task.id, reason: message }, 'task abandoned; another replica takes it over');
-      } else if (lease.state === 'cancel') {
-        await log(`cancelled: ${message}`).catch(() => {});
-        await queue.cancelled(task.id);
-      } else {
-        await log(`failed: ${message}`).catch(() => {});
-        const result = await queue.fail(task, mask(message), !(error instanceof PermanentError));
-        if (result === 'failed') await this.options.onFailed?.(task, mask(message)).catch(() => {});
-        logger.warn({ task_id: task.id, kind: task.kind, result, reason: mask(message) }, 'task failed');
-      }
+      failure = { error };
     } finally {
       clearInterval(heartbeat);
       this.current = undefined;
+    }
+    await written;
+    if (!failure) {
+      if (await queue.succeed(task.id)) logger.info({ task_id: task.id, kind: task.kind }, 'task succeeded');
+      return;
+    }
+    const { error } = failure;
+    const message = mask(error instanceof Error ? error.message : String(error));
+    if (lease.state === 'lost' || this.stopped) {
+      logger.warn({ task_id: task.id, reason: message }, 'task abandoned; another replica takes it over');
+    } else if (lease.state === 'cancel') {
+      await log(`cancelled: ${message}`).catch(() => {}); // reported by log itself
+      await queue.cancelled(task.id);
+    } else {
+      await log(`failed: ${message}`).catch(() => {}); // reported by log itself
+      const onFailed = this.options.onFailed;
+      const result = await queue.fail(
+        task,
+        message,
+        !(error instanceof PermanentError),
+        onFailed && ((tx) => onFailed(tx, task, message)),
+      );
+      logger.warn({ task_id: task.id, kind: task.kind, result, reason: message }, 'task failed');
     }
   }
 

@@ -34,9 +34,11 @@ export interface Config {
   dataDir: string;
   listen: { host: string; port: number };
   publicUrl: string;
+  /**
+   * The keys set in the environment. Without them, the data dir's keys.env is read when the
+   * database is opened (loadKeysFile), under the lock that `up` holds while it writes that file.
+   */
   encryption?: EncryptionKeys;
-  /** Where the keys came from, for messages: the environment or the data dir's keys.env. */
-  encryptionSource?: string;
   installersFile?: string;
   logLevel: string;
   dbPoolMax: number;
@@ -101,14 +103,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const { keys, source } = loadKeys(env, dataDir);
   return {
     databaseUrl,
     dataDir,
     listen,
     publicUrl,
-    encryption: keys,
-    encryptionSource: source,
+    encryption: loadKeys(env),
     installersFile: nonEmpty(env, 'COMMANDER_INSTALLERS'),
     logLevel,
     dbPoolMax: parseInteger(env, 'COMMANDER_DB_POOL_MAX', 10, 1, 1000),
@@ -178,15 +178,24 @@ function parseUrl(name: string, raw: string): string {
   return raw.replace(/\/+$/, '');
 }
 
-/** Keys come from the environment, else from the data dir's keys.env that `up` wrote. */
-function loadKeys(env: Env, dataDir: string): { keys?: EncryptionKeys; source?: string } {
+/** Keys from the environment: all three variables, or none. */
+function loadKeys(env: Env): EncryptionKeys | undefined {
   const names = Object.values(KEY_VARIABLES);
-  if (names.some((name) => nonEmpty(env, name) !== undefined)) {
-    return { keys: parseKeys(env, 'the environment'), source: 'the environment' };
-  }
+  if (names.every((name) => nonEmpty(env, name) === undefined)) return undefined;
+  return parseKeys(env, 'the environment');
+}
+
+/** The keys `up` wrote into the data dir, if it did; the source names the file for messages. */
+export function loadKeysFile(dataDir: string): { keys: EncryptionKeys; source: string } | undefined {
   const file = keysFilePath(dataDir);
-  if (!existsSync(file)) return {};
-  return { keys: parseKeys(parseEnvFile(readFileSync(file, 'utf8')), file), source: file };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(KEY_VARIABLES.primary, `cannot read ${file}: ${(error as Error).message}`);
+  }
+  return { keys: parseKeys(parseEnvFile(text), file), source: file };
 }
 
 function parseKeys(env: Env, source: string): EncryptionKeys {

@@ -32,8 +32,7 @@ export function deleteTask(deps: DeleteDeps): TaskHandler {
         // The bundle the install uploaded, in the remote user's home.
         const run = command(installer.destroy, `$HOME/.commander/bundle-${cluster.id}`);
         await log(`running: ${run}`);
-        const result = await ssh.exec(run, (line) => void log(`| ${line}`), signal);
-        if (result.code !== 0) throw new Error(`destroy command exited with ${result.code ?? result.signal}`);
+        await ssh.run('destroy command', run, (line) => void log(`| ${line}`), signal);
       } finally {
         ssh.close();
       }

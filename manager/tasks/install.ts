@@ -40,11 +40,15 @@ export function installTask(deps: InstallDeps): TaskHandler {
         await log(`pinned host key ${ssh.fingerprint}`);
       }
       let home = '';
-      await ssh.exec('printf %s "$HOME"', (line) => {
+      await ssh.run('reading $HOME', 'printf %s "$HOME"', (line) => {
         home += line;
       });
       const directory = `${home || '/tmp'}/.commander/bundle-${cluster.id}`;
-      await ssh.exec(`mkdir -p "${home || '/tmp'}/.commander"`, () => {});
+      await ssh.run(
+        'creating the bundle directory',
+        `mkdir -p "${home || '/tmp'}/.commander"`,
+        (line) => void log(`| ${line}`),
+      );
       const token = await issueEnrollmentToken(
         sql,
         await deps.signingKey(),
@@ -65,8 +69,7 @@ export function installTask(deps: InstallDeps): TaskHandler {
       await log(`uploaded ${files.map((f) => f.name).join(', ')} to ${directory}`);
       const run = command(installer.install, directory);
       await log(`running: ${run}`);
-      const result = await ssh.exec(run, (line) => void log(`| ${line}`), signal);
-      if (result.code !== 0) throw new Error(`installer exited with ${result.code ?? result.signal}`);
+      await ssh.run('installer', run, (line) => void log(`| ${line}`), signal);
     } finally {
       ssh.close();
     }

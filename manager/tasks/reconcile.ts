@@ -19,6 +19,9 @@ export interface ReconcileDeps {
   gatewayUrl: string;
 }
 
+/** The verdict is among the last lines the check prints; older ones are not kept. */
+const KEPT_OUTPUT_LINES = 1000;
+
 type Verdict = { status: 'InSync' | 'OutOfSync' | 'DestructiveOutOfSync'; destructive_change_id?: string };
 
 /** The check prints JSON; its last JSON line is the verdict. */
@@ -36,15 +39,16 @@ function parseVerdict(output: string[]): Verdict {
 
 async function run(ssh: SshSession, what: string, line: string, context: TaskContext, output?: string[]) {
   await context.log(`running ${what}: ${line}`);
-  const result = await ssh.exec(
+  await ssh.run(
+    what,
     line,
     (text) => {
       output?.push(text);
+      if (output && output.length > KEPT_OUTPUT_LINES) output.shift();
       void context.log(`| ${text}`);
     },
     context.signal,
   );
-  if (result.code !== 0) throw new Error(`${what} exited with ${result.code ?? result.signal}`);
 }
 
 export function reconcileTask(deps: ReconcileDeps): TaskHandler {

@@ -1,7 +1,7 @@
 // Proves at start-up that the configured encryption keys open the data already stored,
 // so no command ever runs on keys that would read (or write) garbage.
 import type { EncryptionMode, Encryptor } from '../crypto.js';
-import type { Sql } from './connect.js';
+import type { Queryable } from './connect.js';
 
 const CHECK_PLAINTEXT = 'commander-key-check';
 
@@ -17,7 +17,7 @@ export class KeyCheckError extends Error {
  * key; then, for programs that encrypt, the keys that write from now on get their own rows.
  */
 export async function checkEncryptionKeys(
-  sql: Sql,
+  sql: Queryable,
   encryptor: Encryptor | undefined,
   source?: string,
   options: { willEncrypt: boolean } = { willEncrypt: true },

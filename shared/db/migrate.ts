@@ -4,7 +4,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from './connect.js';
 
-const LOCK_KEY = 7_302_115_001; // any constant shared by all Commander versions
+/**
+ * The advisory lock taken by everything that sets a database up: migrations, and the first
+ * encryption keys and admin token (any constant shared by all Commander versions).
+ */
+export const SETUP_LOCK = 7_302_115_001;
 
 export interface Migration {
   version: number;
@@ -37,7 +41,7 @@ export function loadMigrations(): Migration[] {
 /** Applies what is missing; returns the versions it applied. */
 export async function migrate(sql: Sql, migrations = loadMigrations()): Promise<number[]> {
   return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${LOCK_KEY})`;
+    await tx`select pg_advisory_xact_lock(${SETUP_LOCK})`;
     await tx`create table if not exists schema_migrations (
       version integer primary key, name text not null, applied_at timestamptz not null default now())`;
     const applied = new Set(

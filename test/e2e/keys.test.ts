@@ -1,12 +1,17 @@
 // Encryption keys end to end: secrets are stored encrypted, wrong or missing keys refuse to
 // start, and rotation (a new key appended) keeps old data readable and writes with the new key.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EncryptionKeys } from '../../shared/config.js';
-import { Encryptor } from '../../shared/crypto.js';
+import { Encryptor, generateKeys } from '../../shared/crypto.js';
+import { checkEncryptionKeys } from '../../shared/db/key-check.js';
+import { SETUP_LOCK } from '../../shared/db/migrate.js';
+import { formatKeys } from '../../shared/db/open.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
-import { api, lines, Processes, sshKeyPair, startGatewayProcess, tempDir } from './helpers.js';
+import { api, lines, Processes, sleep, sshKeyPair, startGatewayProcess, tempDir } from './helpers.js';
 
 describe('encryption keys', () => {
   const processes = new Processes();
@@ -149,5 +154,50 @@ describe('encryption keys', () => {
     expect(await keyChecks()).toContain(newKeyId);
     const stale = await processes.run(['migrate'], env(k1));
     expectRefusal(stale, new RegExp(`cannot read this database.*random key ${newKeyId}`));
+  });
+});
+
+describe('keys.env written while another command starts', () => {
+  const processes = new Processes();
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    await processes.stopAll();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  // `up` creates keys.env and the key check rows under the setup lock. A command that started
+  // before the file existed must read it once it gets the lock, not what it saw at start.
+  it('a command that started before keys.env existed reads the keys written meanwhile', async () => {
+    const db = await freshDatabase();
+    cleanups.push(() => db.drop());
+    const dir = tempDir('commander-keys-race-');
+    cleanups.push(() => dir.remove());
+    const lock = await db.sql.reserve();
+    cleanups.push(() => lock.release());
+    await lock`select pg_advisory_lock(${SETUP_LOCK})`;
+
+    const token = processes.run(['token', 'create', '--workspace', 'race', '--role', 'viewer'], {
+      DATABASE_URL: db.url,
+      COMMANDER_DATA_DIR: dir.path,
+    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [waiting] =
+        await db.sql`select count(*)::int as n from pg_locks l join pg_stat_activity a using (pid)
+        where l.locktype = 'advisory' and not l.granted and a.application_name = 'commander-token'`;
+      if (waiting?.n) break;
+      if (Date.now() > deadline) throw new Error('token create never waited for the setup lock');
+      await sleep(50);
+    }
+    // Meanwhile, as \`up\` does on its first start: the keys, then their check rows.
+    const keys = generateKeys();
+    writeFileSync(join(dir.path, 'keys.env'), formatKeys(keys), { mode: 0o600 });
+    await checkEncryptionKeys(db.sql, await Encryptor.create(keys));
+    await lock`select pg_advisory_unlock(${SETUP_LOCK})`;
+
+    const created = await token;
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^cmdr_/);
+    expect(created.stderr).not.toContain(keys.primaryKeys[0] as string);
   });
 });

@@ -30,6 +30,8 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     // The installer starts the agent from the bundle, detached from the SSH session. It also
     // prints the enrollment token, as a careless installer might: the task log must mask it.
     const install = `set -a; . {bundle}/agent.env; set +a; setsid nohup ${process.execPath} ${CLI} agent --state-dir {bundle}/state --heartbeat-interval 1 > {bundle}/agent.log 2>&1 < /dev/null & echo "enrollment token: $(cat {bundle}/enrollment-token)"; echo installer started`;
+    const failingInstall =
+      'echo preparing; echo "pulling images" >&2; echo "registry refused token $(cat {bundle}/enrollment-token)" >&2; exit 7';
     writeFileSync(
       installers,
       [
@@ -40,6 +42,12 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
         '    check: "echo \'{\\"status\\": \\"InSync\\"}\'"',
         '    converge: "true"',
         '    destroy: "pkill -f \\"agent --state-dir {bundle}/state\\" ; echo destroyed"',
+        // An installer that fails: its exit code and the end of its stderr must reach the task.
+        '  "fails":',
+        `    install: ${JSON.stringify(failingInstall)}`,
+        '    check: "true"',
+        '    converge: "true"',
+        '    destroy: "true"',
       ].join('\n'),
     );
     const port = await freePort();
@@ -112,22 +120,28 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     const changed = await cluster('changed-host-key', {});
     const unreachable = await cluster('unreachable', { port: await freePort() });
     const unknownVersion = await cluster('unknown-version', {}, { platform_version: '9.9' });
+    const failing = await cluster('failing-installer', {}, { platform_version: 'fails' });
     // Before any manager runs: pin a wrong host key, and allow the unreachable one a single try.
     await db.sql`update clusters set ssh_host_key_fingerprint = 'SHA256:notTheRealOne' where id = ${changed.body.id}`;
-    await db.sql`update tasks set max_attempts = 1 where cluster_id = ${unreachable.body.id}`;
+    await db.sql`update tasks set max_attempts = 1 where cluster_id in ${db.sql([unreachable.body.id, failing.body.id])}`;
     await startManager();
 
     const expectations: Array<[string, RegExp]> = [
       [wrongKey.body.id, /ssh authentication as \S+ failed at 127\.0\.0\.1:\d+: the key was not accepted/],
       [changed.body.id, /host key of 127\.0\.0\.1:\d+ changed: pinned SHA256:notTheRealOne, offered SHA256:/],
       [unreachable.body.id, /ssh to 127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/],
-      [unknownVersion.body.id, /no installer for platform version 9\.9; configured: 1\.0/],
+      [unknownVersion.body.id, /no installer for platform version 9\.9; configured: 1\.0, fails/],
+      [
+        failing.body.id,
+        /installer exited with 7; stderr ends with: pulling images \| registry refused token \[FILTERED\]/,
+      ],
     ];
     for (const [id, reason] of expectations) {
       const task = await waitTask(id, 'install', ['failed']);
       expect(task.error).toMatch(reason);
       expect(task.log).toMatch(reason);
       expect(task.log).not.toContain('PRIVATE KEY');
+      expect(task.log + task.error).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/); // nor the enrollment token
       const state = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
       expect(state.body.status).toBe('creation_error');
     }

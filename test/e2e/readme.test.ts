@@ -183,10 +183,10 @@ describe.skipIf(!runnable && !process.env.CI)('the README, run as written', () =
       }
     }
     await user.waitFor(/listening on 127\.0\.0\.1:2222/);
-    // The README's `you` is the sshd's user, with its key; the rest is the line as written.
+    // The README's `you` is the sshd's user, with its key; -n keeps ssh off the stdin this test types into.
     const login = ssh.replace(
       'ssh ',
-      `ssh -i ${sshd.privateKeyFile} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null `,
+      `ssh -n -i ${sshd.privateKeyFile} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null `,
     );
     const result = await user.type(
       `${login.replace('you@', `${sshd.user}@`)} echo tunnelled-through-the-agent`,

@@ -223,6 +223,9 @@ describe('commands started at once on a fresh data dir', () => {
     expect(created.code, created.stderr).toBe(0);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     expect(created.stdout.trim()).toMatch(/^cmdr_/);
+    // Whichever came first, up's first start leaves its keys and an admin token behind.
+    expect(existsSync(join(dir.path, 'keys.env'))).toBe(true);
+    expect(readFileSync(join(dir.path, 'admin-token'), 'utf8')).toMatch(/^cmdr_[A-Za-z0-9_-]{43}\n$/);
     expect(await up.stop('SIGTERM')).toBe(0);
     expect(existsSync(join(dir.path, 'postgres', 'postmaster.pid'))).toBe(false);
   });

@@ -170,4 +170,41 @@ describe('worker', () => {
       await worker.stop();
     }
   });
+
+  it("keeps a chatty task's lines in order and writes them in a few updates, not one per line", async () => {
+    class CountingQueue extends TaskQueue {
+      appends = 0;
+      override async appendLog(taskId: string, text: string): Promise<void> {
+        this.appends += 1;
+        await super.appendLog(taskId, text);
+      }
+    }
+    const queue = new CountingQueue(db.sql, 'chatty', 10_000);
+    const worker = new Worker({
+      sql: db.sql,
+      queue,
+      logger: createLogger('silent', 'test'),
+      handlers: {
+        // As a command's output arrives: every line logged, none awaited, then a last one awaited.
+        delete: async ({ log }) => {
+          for (let i = 0; i < 3000; i += 1) void log(`| line ${i}`);
+          await log('done');
+        },
+      },
+    });
+    await worker.start();
+    try {
+      const id = await newTask({}, 'delete');
+      await waitFor(id, 'succeeded');
+      const [row] = await db.sql`select log from tasks where id = ${id}`;
+      const logged = String(row?.log ?? '')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ').slice(1).join(' '));
+      expect(logged).toEqual([...Array.from({ length: 3000 }, (_, i) => `| line ${i}`), 'done']);
+      expect(queue.appends).toBeLessThan(10);
+    } finally {
+      await worker.stop();
+    }
+  });
 });

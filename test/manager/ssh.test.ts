@@ -32,6 +32,15 @@ describe.skipIf(needSshd)('ssh to a real OpenSSH sshd', () => {
     const result = await session.exec('echo one; echo two >&2; exit 3', (line) => lines.push(line));
     expect(result.code).toBe(3);
     expect(lines.sort()).toEqual(['one', 'two']);
+    // run() turns a failure into an error with the exit code (or signal) and the end of stderr.
+    const noisy = 'for i in 1 2 3 4 5 6 7; do echo "err $i" >&2; done; echo out; exit 4';
+    await expect(session.run('probe', noisy, () => {})).rejects.toThrow(
+      /^probe exited with 4; stderr ends with: err 3 \| err 4 \| err 5 \| err 6 \| err 7$/,
+    );
+    await expect(session.run('probe', 'kill -KILL $$', () => {})).rejects.toThrow(
+      /^probe was killed by SIGKILL$/,
+    );
+    await expect(session.run('probe', 'true', () => {})).resolves.toBeUndefined();
     await session.upload(`${sshd.dir}/bundle`, [
       { name: 'secret', content: 'token-value', mode: 0o600 },
       { name: 'agent.env', content: 'A=1\n', mode: 0o644 },

@@ -15,7 +15,14 @@ let embedded: EmbeddedDatabase | undefined;
 export async function setup(project: TestProject): Promise<void> {
   let url = process.env.DATABASE_URL;
   if (!url) {
-    embedded = await startEmbedded(join(process.cwd(), '.commander-test'), () => {});
+    // The run owns the server: if it dies mid-run, it comes back on the same port.
+    embedded = await startEmbedded(join(process.cwd(), '.commander-test'), () => {}, {
+      owner: {
+        onLost(error) {
+          process.stderr.write(`global setup: the embedded PostgreSQL is gone: ${error.message}\n`);
+        },
+      },
+    });
     url = embedded.url;
   }
   project.provide('adminDatabaseUrl', url);

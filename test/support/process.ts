@@ -17,17 +17,20 @@ export interface RunningCommand {
 
 /**
  * Starts `commander <args>` with exactly the environment given (plus PATH and HOME); `prefix`
- * wraps it in another command that execs it, such as `ip netns exec <name>`.
+ * wraps it in another command that execs it, such as `ip netns exec <name>`. `options.cli` runs
+ * another build of the CLI (a copy of the checkout), in `options.cwd`.
  */
 export function startCommand(
   args: string[],
   env: Record<string, string | undefined>,
   prefix: string[] = [],
+  options: { cli?: string; cwd?: string } = {},
 ): RunningCommand {
-  const [command = process.execPath, ...argv] = [...prefix, process.execPath, CLI, ...args];
+  const [command = process.execPath, ...argv] = [...prefix, process.execPath, options.cli ?? CLI, ...args];
   const child = spawn(command, argv, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
   });
   let out = '';
   let err = '';
