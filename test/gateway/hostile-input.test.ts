@@ -291,4 +291,21 @@ describe('hostile input', () => {
     expect(none.status).toBe(400);
     expect(JSON.parse(none.body).error.message).toMatch(/^body must be object/);
   });
+
+  it('takes an empty JSON body on a route that takes no body (curl -X POST -H content-type: json)', async () => {
+    const created = await gw.request('POST', `/api/v1/clusters/${clusterId}/tasks`, {
+      token,
+      body: { kind: 'reconcile' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const cancel = await rawRequest(gw.url, [
+      `POST /api/v1/tasks/${created.body.id}/cancel HTTP/1.1`,
+      'Host: localhost',
+      'Content-Type: application/json',
+      'Content-Length: 0',
+      `X-Auth-Token: ${token}`,
+    ]);
+    expect(cancel.status, cancel.body).toBe(200);
+    expect(JSON.parse(cancel.body).status).toBe('cancelled');
+  });
 });
