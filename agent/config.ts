@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../shared/config.js';
+import { parseUuid } from '../shared/ids.js';
 import { type AllowEntry, parseAllowList } from '../shared/targets.js';
 
 export interface AgentConfig {
@@ -79,10 +80,8 @@ export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): Agen
   const scheme = schemes[url.protocol];
   if (!scheme) throw new ConfigError('--url', 'must be http(s):// or ws(s)://');
   url.protocol = scheme;
-  const match = /\/agent_api\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?$/.exec(
-    url.pathname,
-  );
-  if (!match?.[1]) throw new ConfigError('--url', 'must end with /agent_api/<cluster uuid>');
+  const clusterId = parseUuid(/\/agent_api\/([^/]+)\/?$/.exec(url.pathname)?.[1] ?? '');
+  if (!clusterId) throw new ConfigError('--url', 'must end with /agent_api/<cluster uuid>');
 
   const flagAllow = flags.allow;
   const allowText = Array.isArray(flagAllow)
@@ -121,7 +120,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): Agen
     throw new ConfigError('--component-namespaces', `"${badNamespace}" is not a namespace name`);
   return {
     url,
-    clusterId: match[1],
+    clusterId,
     tokenFile: tokenFile ? resolve(tokenFile) : undefined,
     stateDir: resolve(stateDir),
     allow,

@@ -4,12 +4,11 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { ConfigError } from '../shared/config.js';
 import { ExitError } from '../shared/exit.js';
+import { isUuid } from '../shared/ids.js';
 import { parseTarget } from '../shared/targets.js';
 import { TunnelClient, TunnelClientError } from '../shared/tunnel-client.js';
 
 type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function required(flags: Flags, name: string): string {
   const value = flags[name];
@@ -39,7 +38,7 @@ export async function runTunnel(flags: Flags): Promise<void> {
   }
   if (!apiUrl || (apiUrl.protocol !== 'http:' && apiUrl.protocol !== 'https:'))
     throw new ConfigError('--api', `must be the gateway's http(s):// URL, got "${api}"`);
-  if (!UUID.test(clusterId))
+  if (!isUuid(clusterId))
     throw new ConfigError('--cluster', `must be a cluster id (a uuid), got "${clusterId}"`);
   if (!parseTarget(target)) throw new ConfigError('--target', `must be host:port, got "${target}"`);
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(listen);

@@ -4,12 +4,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Sql } from '../shared/db/connect.js';
 import { CommanderError } from '../shared/errors.js';
+import { isUuid } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyManagerToken } from '../shared/manager-token.js';
 import { type VerificationKeyLoader, verificationKeyLoader } from '../shared/signing-key.js';
 import { type AllowEntry, parseAllowEntry } from '../shared/targets.js';
 import { roleAllows } from '../shared/tokens.js';
-import { isUuid } from '../shared/wire/schema.js';
 import { type Authenticator, credentialOf, type Principal } from './auth.js';
 import { type Invalidations, LookupCache } from './cache.js';
 

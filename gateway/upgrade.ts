@@ -7,8 +7,8 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import { AuditWriter } from '../shared/audit.js';
+import { parseUuid } from '../shared/ids.js';
 import { AGENT_ADMISSION, MAX_WS_MESSAGE } from '../shared/wire/limits.js';
-import { isUuid } from '../shared/wire/schema.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
 import { ControlMetrics } from './control.js';
@@ -111,15 +111,18 @@ export async function attachWebSockets(
     const target = parseRequestTarget(request.url ?? '');
     if (!target) return answerUpgrade(socket, 400);
     const { pathname, query } = target;
-    const agent = /^\/agent_api\/([^/]+)\/?$/.exec(pathname);
-    const tunnel = /^\/api\/v1\/clusters\/([^/]+)\/tunnel\/?$/.exec(pathname);
-    const tunnels = /^\/api\/v1\/clusters\/([^/]+)\/tunnels\/?$/.exec(pathname);
-    if (agent?.[1] && isUuid(agent[1])) {
-      agents.handleUpgrade(request, socket, head, agent[1]);
-    } else if (tunnel?.[1]) {
-      tunnelEndpoint.handleUpgrade(request, socket, head, tunnel[1], query.get('target'));
-    } else if (tunnels?.[1]) {
-      tunnelEndpoint.handleSessionUpgrade(request, socket, head, tunnels[1]);
+    const agent = /^\/agent_api\/([^/]+)\/?$/.exec(pathname)?.[1];
+    const tunnel = /^\/api\/v1\/clusters\/([^/]+)\/tunnel\/?$/.exec(pathname)?.[1];
+    const tunnels = /^\/api\/v1\/clusters\/([^/]+)\/tunnels\/?$/.exec(pathname)?.[1];
+    // A cluster id in either case names the same cluster; from here on it is in canonical form.
+    // A tunnel caller is authenticated before a bad id is answered, as on every API route.
+    const canonical = (raw: string) => parseUuid(raw) ?? raw;
+    if (agent && parseUuid(agent)) {
+      agents.handleUpgrade(request, socket, head, canonical(agent));
+    } else if (tunnel) {
+      tunnelEndpoint.handleUpgrade(request, socket, head, canonical(tunnel), query.get('target'));
+    } else if (tunnels) {
+      tunnelEndpoint.handleSessionUpgrade(request, socket, head, canonical(tunnels));
     } else {
       answerUpgrade(socket, 404);
     }

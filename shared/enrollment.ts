@@ -3,12 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Queryable } from './db/connect.js';
+import { isUuid } from './ids.js';
 import { loadVerificationKey, type SigningKey } from './signing-key.js';
 
 const AUDIENCE = 'commander-agent-enrollment';
 /** The hello's limit on `enrollment_token` (shared/wire/handshake.ts). */
 const MAX_TOKEN_CHARS = 4096;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface IssuedToken {
   token: string;
@@ -65,7 +65,7 @@ export function enrollmentTokenProblem(text: string, clusterId: string): string 
     return 'it is not signed by a Commander gateway';
   const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!audience.includes(AUDIENCE)) return 'it is not an agent enrollment token';
-  if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) return 'it names no cluster';
+  if (typeof claims.sub !== 'string' || !isUuid(claims.sub)) return 'it names no cluster';
   if (claims.sub !== clusterId) return `it is for cluster ${claims.sub}, not ${clusterId}`;
   return undefined;
 }

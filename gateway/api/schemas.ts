@@ -3,6 +3,7 @@
 // OpenAPI document.
 import { Type } from '@sinclair/typebox';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { isUuid } from '../../shared/ids.js';
 import { ALLOW_ENTRY_FORMS, parseAllowEntry, parseTarget } from '../../shared/targets.js';
 
 const RFC3339 = fullFormats['date-time'] as { validate: (text: string) => boolean };
@@ -17,7 +18,7 @@ const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
  */
 export const FORMATS: Record<string, { validate: (text: string) => boolean; message?: string }> = {
   // PostgreSQL reads no `urn:uuid:` prefix, which ajv-formats allows.
-  uuid: { validate: (text) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text) },
+  uuid: { validate: isUuid },
   'date-time': {
     validate: (text) => {
       if (!RFC3339.validate(text)) return false;

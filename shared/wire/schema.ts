@@ -4,6 +4,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { UUID_PATTERN } from '../ids.js';
 
 let ajv: Ajv | undefined;
 
@@ -54,10 +55,8 @@ const TEXT = '^[^\\u0000\\uD800-\\uDFFF]*$';
 
 export const Hex64 = () => Type.String({ pattern: '^[0-9a-f]{64}$' });
 export const Hex16 = () => Type.String({ pattern: '^[0-9a-f]{16}$' });
-const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 /** A UUID as PostgreSQL prints it (lower case), e.g. a cluster id in a path. */
-export const Uuid = () => Type.String({ pattern: UUID });
-export const isUuid = compile(Uuid());
+export const Uuid = () => Type.String({ pattern: `^${UUID_PATTERN}$` });
 export const Base64 = (maxLength: number) => Type.String({ maxLength, pattern: '^[A-Za-z0-9+/]+={0,2}$' });
 /** An integer JavaScript holds exactly, from `minimum`. */
 export const SafeInteger = (minimum = 0, description?: string) =>

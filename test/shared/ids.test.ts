@@ -1,0 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { isUuid, parseUuid } from '../../shared/ids.js';
+import { compile, Uuid } from '../../shared/wire/schema.js';
+
+describe('ids', () => {
+  it('reads a UUID in either case as its canonical lower-case form, and nothing else', () => {
+    const id = randomUUID();
+    expect(parseUuid(id)).toBe(id);
+    expect(parseUuid(id.toUpperCase())).toBe(id);
+    for (const bad of [`urn:uuid:${id}`, `${id} `, id.slice(1), id.replace(/-/g, ''), '', '\u0000']) {
+      expect(isUuid(bad), bad).toBe(false);
+      expect(parseUuid(bad)).toBeUndefined();
+    }
+  });
+
+  it('wire messages take the canonical form only', () => {
+    const check = compile(Uuid());
+    const id = randomUUID();
+    expect(check(id)).toBe(true);
+    expect(check(id.toUpperCase())).toBe(false);
+  });
+});
