@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { type AgentKeyPair, signChallenge } from '../../shared/identity.js';
 import { openTunnel } from '../../shared/tunnel-client.js';
 import { PROTOCOL_VERSION } from '../../shared/wire/handshake.js';
-import { ECHO_TRAILER, echoServer, type TestServer } from '../support/tcp.js';
+import { ECHO_TRAILER, echoServer, roundTrip, type TestServer } from '../support/tcp.js';
 import { type AgentInstance, AgentStack, eventually, logged, waitForLog } from './agent-stack.js';
 import { api } from './helpers.js';
 
@@ -118,13 +118,7 @@ describe('agent identity', () => {
       clusterId,
       target: allow()[0] as string,
     });
-    const chunks: Buffer[] = [];
-    tunnel.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const ended = new Promise((resolve) => tunnel.on('end', resolve));
-    tunnel.end(text);
-    await ended;
-    tunnel.destroy();
-    return Buffer.concat(chunks).toString();
+    return roundTrip(tunnel, text);
   };
 
   beforeAll(async () => {

@@ -13,6 +13,7 @@ import { encodeMessage, readFirstMessage } from '../../shared/wire/messages.js';
 import { rawTunnelUpgrade } from '../e2e/agent-stack.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { connectRawAgent, type RawAgent } from '../support/raw-agent.js';
+import { roundTrip } from '../support/tcp.js';
 
 /** Accepts every dial and echoes the stream's bytes back. */
 async function echoTunnel(stream: MuxStream): Promise<void> {
@@ -21,19 +22,6 @@ async function echoTunnel(stream: MuxStream): Promise<void> {
   stream.write(encodeMessage({ ok: true }));
   if (rest.length > 0) stream.write(rest);
   stream.pipe(stream);
-}
-
-async function roundTrip(
-  tunnel: NodeJS.ReadWriteStream & { destroy(): void },
-  text: string,
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  tunnel.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise((resolve) => tunnel.on('end', resolve));
-  tunnel.end(text);
-  await ended;
-  tunnel.destroy();
-  return Buffer.concat(chunks).toString();
 }
 
 describe('tunnel allow-list from the database', () => {

@@ -67,6 +67,20 @@ function serve(handler: (socket: Socket) => void): Promise<TestServer> {
 }
 
 /** Echoes every byte back; when the client ends its side, writes "bye" and ends too. */
+/** Writes text into a tunnel, ends it, and resolves with everything read back until its end. */
+export async function roundTrip(
+  tunnel: NodeJS.ReadWriteStream & { destroy(): void },
+  text: string,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  tunnel.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise((resolve) => tunnel.on('end', resolve));
+  tunnel.end(text);
+  await ended;
+  tunnel.destroy();
+  return Buffer.concat(chunks).toString();
+}
+
 export const ECHO_TRAILER = Buffer.from('bye');
 export function echoServer(): Promise<TestServer> {
   return serve((socket) => {
