@@ -14,12 +14,30 @@ export interface StoreResult {
   removed: number;
 }
 
+/** A resource as its row holds it: the manifest in canonical JSON, encrypted if sensitive. */
+export type StoredResource = Omit<DesiredResource, 'canonical' | 'sensitive'> & { manifest: string };
+
+/** A validated set ready to store; made off the event loop (gateway/manifest-worker.ts). */
+export interface PreparedSet {
+  resources: StoredResource[];
+  revisionHash: string;
+}
+
 const INSERT_BATCH = 500;
 
-function storedManifest(encryptor: Encryptor, resource: DesiredResource): string {
-  const json = JSON.stringify(resource.manifest);
-  // Secret data is encrypted at rest; everything else stays readable for people with the database.
-  return resource.apiVersion === 'v1' && resource.kind === 'Secret' ? encryptor.encrypt(json) : json;
+/**
+ * Secrets are encrypted at rest, and so is any manifest that carries one inside (a template, a
+ * look-alike kind of another group); everything else stays readable for people with the
+ * database. List wrappers never get here: their items were unpacked.
+ */
+export function prepareSet(resources: DesiredResource[], encryptor: Encryptor): PreparedSet {
+  return {
+    resources: resources.map(({ canonical, sensitive, ...resource }) => ({
+      ...resource,
+      manifest: sensitive ? encryptor.encrypt(canonical) : canonical,
+    })),
+    revisionHash: setHash(resources),
+  };
 }
 
 function loadedManifest(encryptor: Encryptor, stored: string): Record<string, unknown> {
@@ -35,11 +53,10 @@ function loadedManifest(encryptor: Encryptor, stored: string): Record<string, un
  */
 export async function storeDesiredSet(
   tx: Queryable,
-  encryptor: Encryptor,
   cluster: { id: string; current_revision: number; resources_hash: string | null },
-  resources: DesiredResource[],
+  set: PreparedSet,
 ): Promise<StoreResult> {
-  const revisionHash = setHash(resources);
+  const { resources, revisionHash } = set;
   if (cluster.resources_hash === revisionHash) {
     return {
       revision: cluster.current_revision,
@@ -79,7 +96,7 @@ export async function storeDesiredSet(
       name: resource.name,
       hash: resource.hash,
       mode: resource.mode,
-      manifest: storedManifest(encryptor, resource),
+      manifest: resource.manifest,
       position,
       desired: true,
       revision,
