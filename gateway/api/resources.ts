@@ -1,12 +1,13 @@
 // A cluster's desired Kubernetes resources: PUT the whole set (YAML or JSON), GET it with the
-// status the agent reported for each resource.
+// status the agent reported for each resource. Bodies are parsed on a worker thread.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
-import { ManifestParser, RESOURCE_LIMITS } from '../../shared/manifests.js';
-import { prepareSet, storeDesiredSet } from '../desired-state.js';
+import { RESOURCE_LIMITS } from '../../shared/manifests.js';
+import { storeDesiredSet } from '../desired-state.js';
+import { type BodyFormat, ManifestPool } from '../manifest-pool.js';
 import { actorOf, type GatewayDeps } from '../server.js';
 import { idParams, nullableTimestamp, responses } from './schemas.js';
 
@@ -73,7 +74,7 @@ interface ResourceRow {
   status_at: Date | null;
 }
 
-function formatOf(request: FastifyRequest): 'yaml' | 'json' {
+function formatOf(request: FastifyRequest): BodyFormat {
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   return YAML_TYPES.includes(type) ? 'yaml' : 'json';
 }
@@ -81,9 +82,10 @@ function formatOf(request: FastifyRequest): 'yaml' | 'json' {
 const NO_BODY = new Uint8Array(0);
 
 export function resourceRoutes(api: FastifyInstance, deps: GatewayDeps): void {
-  // A scope of their own: these routes read their bodies as bytes, for the manifest parser.
+  // A scope of their own: these routes read their bodies as bytes, for the parser thread.
   api.register(async (scope) => {
-    const parser = new ManifestParser();
+    const pool = new ManifestPool(deps.encryptor, undefined, (message) => deps.logger.error(message));
+    scope.addHook('onClose', () => pool.close());
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
       [...YAML_TYPES, JSON_TYPE],
@@ -120,15 +122,18 @@ export function resourceRoutes(api: FastifyInstance, deps: GatewayDeps): void {
           response: responses({ 200: StoredSet }),
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const actor = actorOf(request);
         const clusterId = request.params.id;
         const { workspaceId } = request.principal;
         // Before the parsing: a set for a cluster the caller cannot change costs nothing.
         await findCluster(deps, clusterId, workspaceId);
         const body = (request.body as Buffer | undefined) ?? NO_BODY;
-        const parsed = parser.parse(body, formatOf(request));
-        if (parsed.errors.length > 0) {
+        const parsed = await pool.parse(body, formatOf(request)).catch((error: unknown) => {
+          if (error instanceof CommanderError && error.code === 'BUSY') reply.header('retry-after', '5');
+          throw error;
+        });
+        if ('errors' in parsed) {
           const { errors } = parsed;
           throw new CommanderError(
             'INVALID_MANIFESTS',
@@ -143,7 +148,7 @@ export function resourceRoutes(api: FastifyInstance, deps: GatewayDeps): void {
             errors,
           );
         }
-        const set = prepareSet(parsed.resources, deps.encryptor);
+        const { set } = parsed;
         if (set.resources.length === 0 && !request.query.allow_empty) {
           const message =
             'the body holds no manifests; to remove every resource from the cluster on purpose, ' +
