@@ -30,6 +30,7 @@ port.on('message', ({ id, body, format }: Job) => {
             message: error instanceof Error ? (error.stack ?? error.message) : String(error),
           };
   }
-  port.postMessage(outcome);
+  // The rows move to the main thread without a copy.
+  port.postMessage(outcome, outcome.kind === 'set' ? [outcome.set.rows.buffer as ArrayBuffer] : []);
 });
 port.postMessage({ kind: 'ready' } satisfies Outcome);

@@ -1,5 +1,6 @@
 // A cluster's desired Kubernetes resources: PUT the whole set (YAML or JSON), GET it with the
 // status the agent reported for each resource. Bodies are parsed on a worker thread.
+import type { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -8,6 +9,7 @@ import { CommanderError } from '../../shared/errors.js';
 import { RESOURCE_LIMITS } from '../../shared/manifests.js';
 import { storeDesiredSet } from '../desired-state.js';
 import { type BodyFormat, ManifestPool } from '../manifest-pool.js';
+import { readBody } from '../request-body.js';
 import { actorOf, type GatewayDeps } from '../server.js';
 import { idParams, nullableTimestamp, responses } from './schemas.js';
 
@@ -87,10 +89,8 @@ export function resourceRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     const pool = new ManifestPool(deps.encryptor, undefined, (message) => deps.logger.error(message));
     scope.addHook('onClose', () => pool.close());
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(
-      [...YAML_TYPES, JSON_TYPE],
-      { parseAs: 'buffer', bodyLimit: RESOURCE_LIMITS.maxBodyBytes },
-      (_request, body, done) => done(null, body),
+    scope.addContentTypeParser([...YAML_TYPES, JSON_TYPE], (request: FastifyRequest, payload: Readable) =>
+      readBody(request, payload, RESOURCE_LIMITS.maxBodyBytes),
     );
     scope.addContentTypeParser('*', (request, _payload, done) => {
       const type = request.headers['content-type'];

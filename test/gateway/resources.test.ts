@@ -2,6 +2,7 @@
 // validation that rejects a set as a whole with an error per document.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { canonicalJson, sha256 } from '../../shared/manifests.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const yaml = (text: string) => ({ raw: { body: text, contentType: 'application/yaml' } });
@@ -213,6 +214,25 @@ describe('desired resources', () => {
     const after = (await get()).body;
     expect(after.revision).toBe(before.revision);
     expect(after.revision_hash).toBe(before.revision_hash);
+  });
+
+  it('stores each manifest exactly, whatever characters it holds, under the hash it was given', async () => {
+    const tricky = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'tricky', namespace: 'shop', labels: { a: 'b' } },
+      data: {
+        escapes: 'tab\there\nnewline\r\\backslash \\N \\. "quoted"',
+        unicode: 'grüße, 東京, emoji 🚀, \u2028',
+        json: '{"nested": "\\u0041"}',
+      },
+    };
+    const result = await put({ body: [tricky] });
+    expect(result.status, result.text).toBe(200);
+    const [row] = await gw.db.sql<{ manifest: string; hash: string }[]>`
+      select manifest, hash from cluster_resources where cluster_id = ${clusterId} and name = 'tricky'`;
+    expect(JSON.parse(row?.manifest ?? '')).toEqual(tricky);
+    expect(row?.hash).toBe(sha256(canonicalJson(tricky)));
   });
 
   it('accepts sets far larger than the 1 MiB API body limit', async () => {
