@@ -212,6 +212,10 @@ describe('PUT …/resources with hostile input', () => {
     const again = await putJson([], '?allow_empty=true');
     expect(again.status, again.text).toBe(200);
     expect(again.body).toMatchObject({ changed: false, revision: emptied.body.revision });
+    // As docs/resources.md shows it: no body, no content type.
+    const bare = await put(undefined, undefined, '?allow_empty=true');
+    expect(bare.status, bare.text).toBe(200);
+    expect(bare.body).toMatchObject({ changed: false, revision: emptied.body.revision });
   });
 
   it('refuses YAML alias bombs with a 4xx, within one document and across the whole request', async () => {
