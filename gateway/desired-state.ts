@@ -1,7 +1,7 @@
 // A cluster's desired resources in PostgreSQL: storing a new set (content-addressed, so the same
 // set makes no new revision) and answering an agent's pull with only what it lacks.
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Encryptor } from '../shared/crypto.js';
 import type { Queryable, Sql } from '../shared/db/connect.js';
@@ -137,16 +137,9 @@ export async function storeDesiredSet(
     // The changed rows go in with COPY, straight from the bytes the parser thread made, then
     // join the stored set in one statement.
     await tx`create temporary table incoming_resources (key text, api_version text, kind text,
-      namespace text, name text, hash text, mode text, manifest text, position integer) on commit drop`;
+      namespace text, name text, hash text, mode text, manifest text, position integer)`;
     const copy = await tx.unsafe(`copy incoming_resources (${INCOMING_COLUMNS}) from stdin`).writable();
-    for (const piece of pieces(set, changed)) {
-      // The socket to the database takes pieces as fast as they come; without a turn of the
-      // event loop between them, 30 MiB would go out in one block that no other request shares.
-      if (!copy.write(piece)) await once(copy, 'drain');
-      await nextTurn();
-    }
-    copy.end();
-    await finished(copy);
+    await pipeline(Readable.from(paced(pieces(set, changed))), copy);
     // An unchanged resource keeps its status and revision; a changed or returning one is pending.
     await tx`insert into cluster_resources (cluster_id, ${tx.unsafe(INCOMING_COLUMNS)}, desired, revision, status)
       select ${cluster.id}, ${tx.unsafe(INCOMING_COLUMNS)}, true, ${revision}, 'pending' from incoming_resources
@@ -160,6 +153,8 @@ export async function storeDesiredSet(
           then cluster_resources.status else 'pending' end,
         message = case when cluster_resources.desired and cluster_resources.hash = excluded.hash
           then cluster_resources.message else null end`;
+    // Dropped here, not at commit: one transaction may store the sets of several clusters.
+    await tx`drop table incoming_resources`;
   }
   const keys = resources.map((resource) => resource.key);
   const removedRows = await tx`update cluster_resources
@@ -173,6 +168,17 @@ export async function storeDesiredSet(
       resources_sync_message = ${`revision ${revision} not applied yet`}
     where id = ${cluster.id}`;
   return { revision, revisionHash, changed: true, added, updated, removed: removedRows.length };
+}
+
+/**
+ * One piece per turn of the event loop. The socket to the database takes pieces as fast as they
+ * come; without the turns, 30 MiB would go out in one block that no other request shares.
+ */
+async function* paced(source: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for (const piece of source) {
+    yield piece;
+    await nextTurn();
+  }
 }
 
 /** The COPY lines of the `changed` resources (ascending positions), in pieces of about COPY_PIECE_BYTES. */
