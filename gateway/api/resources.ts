@@ -109,7 +109,6 @@ export function resourceRoutes(api: FastifyInstance, deps: GatewayDeps): void {
       '/clusters/:id/resources',
       {
         config: { role: 'operator' },
-        bodyLimit: RESOURCE_LIMITS.maxBodyBytes,
         schema: {
           tags: ['resources'],
           description:
