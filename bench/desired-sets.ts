@@ -1,6 +1,7 @@
 // Desired sets of realistic resources for the sync benches: ConfigMaps and Deployments of about
 // 1-2 KiB each in one namespace. ConfigMap config-0's `version` value is the one thing that differs
 // between the sets of two revisions.
+import { stringify } from 'yaml';
 
 const LOREM =
   'Commander keeps the desired state of every cluster of a fleet and lets the agents pull only ' +
@@ -98,4 +99,22 @@ export async function desiredBytesSent(gateway: { url: string; token: string }):
   if (!response.ok || !match)
     throw new Error(`no commander_agent_desired_bytes_total in /metrics: ${text.slice(0, 200)}`);
   return Number(match[1]);
+}
+
+/**
+ * About `mib` MiB of multi-document YAML within every limit of a set: Deployments alternating
+ * with ConfigMaps that carry ~10 KiB of notes, 6 KiB per resource on average (5,000 for 30 MiB).
+ */
+export function largeYamlSet(namespace: string, mib: number): { yaml: string; resources: number } {
+  const notes = `${LOREM.repeat(80)}\n`;
+  const documents: string[] = [];
+  let size = 0;
+  for (let i = 0; size < mib * 1024 * 1024; i++) {
+    const manifest = i % 2 === 0 ? configMap(namespace, i, 'stable') : deployment(namespace, i);
+    if (i % 2 === 0) (manifest.data as Record<string, string>)['notes.txt'] = notes;
+    const document = stringify(manifest, { lineWidth: 0 });
+    documents.push(document);
+    size += Buffer.byteLength(document) + 4;
+  }
+  return { yaml: documents.join('---\n'), resources: documents.length };
 }

@@ -23,10 +23,10 @@
 // figures use the 500-resource set of the probe.
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { storeDesiredSet } from '../gateway/desired-state.js';
+import { prepareSet, storeDesiredSet } from '../gateway/desired-state.js';
 import { loadConfig } from '../shared/config.js';
 import { Encryptor } from '../shared/crypto.js';
-import { parseDocuments, validateSet } from '../shared/manifests.js';
+import { ManifestParser } from '../shared/manifests.js';
 import { desiredBytesSent, desiredSet } from './desired-sets.js';
 import { Child, type Gateway, log, Resources, sleep, startGateway } from './harness.js';
 import { pool, wallMs } from './load-agents.js';
@@ -205,14 +205,16 @@ export async function run(databaseUrl: string): Promise<void> {
     const keys = loadConfig(gateway.env).encryption;
     if (!keys) throw new Error('the bench gateway has no encryption keys');
     const encryptor = await Encryptor.create(keys);
-    const fleetSet = validateSet(
-      parseDocuments(desiredSet('bench', RESOURCES, 'v3'), 'json').documents,
-    ).resources;
+    const fleetSet = prepareSet(
+      new ManifestParser().parse(Buffer.from(JSON.stringify(desiredSet('bench', RESOURCES, 'v3'))), 'json')
+        .resources,
+      encryptor,
+    );
     await sql.begin(async (tx) => {
       for (const id of fleet) {
         const [cluster] = await tx<{ id: string; current_revision: number; resources_hash: string | null }[]>`
           select id, current_revision, resources_hash from clusters where id = ${id} for update`;
-        if (cluster) await storeDesiredSet(tx, encryptor, cluster, fleetSet);
+        if (cluster) await storeDesiredSet(tx, cluster, fleetSet);
       }
     });
     const committed = wallMs();

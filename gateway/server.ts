@@ -12,14 +12,13 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
-import { RESOURCE_LIMITS } from '../shared/manifests.js';
 import { signingKeyLoader } from '../shared/signing-key.js';
 import { roleAllows } from '../shared/tokens.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
 import { clusterRoutes } from './api/clusters.js';
 import { healthRoutes } from './api/health.js';
-import { resourceRoutes, YAML_TYPES } from './api/resources.js';
+import { resourceRoutes } from './api/resources.js';
 import { FORMATS } from './api/schemas.js';
 import { taskRoutes } from './api/tasks.js';
 import { telemetryRoutes } from './api/telemetry.js';
@@ -51,12 +50,6 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   useCheckedInput(app);
   // The API speaks JSON; a plain-text body is a client mistake, answered 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
-  // Desired resources may come as multi-document YAML; the route parses it.
-  app.addContentTypeParser(
-    YAML_TYPES,
-    { parseAs: 'string', bodyLimit: RESOURCE_LIMITS.maxBodyBytes },
-    (_request, body, done) => done(null, body),
-  );
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     reply

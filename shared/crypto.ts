@@ -16,6 +16,12 @@ interface DerivedKey {
   key: Uint8Array;
 }
 
+/** An Encryptor's derived keys, for a worker thread of the same process (never leaves it). */
+export interface DerivedKeys {
+  primary: DerivedKey[];
+  deterministic: DerivedKey[];
+}
+
 export class DecryptionError extends Error {
   constructor(message: string) {
     super(message);
@@ -40,6 +46,16 @@ export class Encryptor {
       await derive(keys.primaryKeys, 'primary'),
       await derive(keys.deterministicKeys, 'deterministic'),
     );
+  }
+
+  /** The same Encryptor in a worker thread, without deriving the keys again. */
+  static fromDerived(keys: DerivedKeys): Encryptor {
+    return new Encryptor(keys.primary, keys.deterministic);
+  }
+
+  /** What `fromDerived` takes: posted to a worker thread, structured-cloned, never serialised. */
+  get derived(): DerivedKeys {
+    return { primary: this.primary, deterministic: this.deterministic };
   }
 
   /** The key ids that new data is written with, one per mode. */

@@ -15,6 +15,7 @@ export const errorCatalogue = {
   NAME_TAKEN: { status: 409, message: 'the name is already taken' },
   CONFLICT: { status: 409, message: 'the object changed state' },
   NOT_READY: { status: 503, message: 'not ready' },
+  BUSY: { status: 503, message: 'too much work in progress; retry in a few seconds' },
   UPGRADE_REQUIRED: { status: 426, message: 'this endpoint speaks WebSocket only' },
   TARGET_NOT_ALLOWED: { status: 403, message: 'the target is not allowed' },
   AGENT_OFFLINE: { status: 503, message: 'the cluster has no agent connected' },

@@ -1,45 +1,64 @@
 // A cluster's desired Kubernetes resources: PUT the whole set (YAML or JSON), GET it with the
-// status the agent reported for each resource.
+// status the agent reported for each resource. Bodies are parsed on a worker thread.
+import type { Readable } from 'node:stream';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
-import { parseDocuments, RESOURCE_LIMITS, validateSet } from '../../shared/manifests.js';
+import { RESOURCE_LIMITS } from '../../shared/manifests.js';
 import type { GatewayDeps } from '../deps.js';
 import { storeDesiredSet } from '../desired-state.js';
+import { type BodyFormat, ManifestPool } from '../manifest-pool.js';
 import { actorOf } from '../request.js';
+import { readBody } from '../request-body.js';
 import { idParams, nullableTimestamp, responses } from './schemas.js';
 
-export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+const JSON_TYPE = 'application/json';
 
-const resourceSchema = {
-  type: 'object',
-  required: [
-    'apiVersion',
-    'kind',
-    'namespace',
-    'name',
-    'hash',
-    'mode',
-    'desired',
-    'status',
-    'message',
-    'applied_revision',
-  ],
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    namespace: { type: 'string', description: 'empty for cluster-scoped kinds' },
-    name: { type: 'string' },
-    hash: { type: 'string', description: 'sha256 of the canonical JSON of the manifest' },
-    mode: { type: 'string', enum: ['enforced', 'create-once'] },
-    desired: { type: 'boolean', description: 'false once removed from the set, until the agent pruned it' },
-    status: { type: 'string', enum: ['pending', 'applied', 'failed', 'pruned', 'drifted'] },
-    message: { type: ['string', 'null'] },
-    applied_revision: { type: ['integer', 'null'] },
-    revision: { type: 'integer', description: 'the revision that last changed this resource' },
-    status_at: nullableTimestamp,
+const SetQuery = Type.Object(
+  {
+    allow_empty: Type.Optional(
+      Type.Boolean({
+        description:
+          'Store a set with no resources (the agent then prunes everything it applied). Without it, ' +
+          'a body with no manifests is refused, so that an empty or mistyped file empties nothing.',
+      }),
+    ),
   },
-} as const;
+  { additionalProperties: false },
+);
+
+const StoredSet = Type.Object({
+  revision: Type.Integer(),
+  revision_hash: Type.String(),
+  changed: Type.Boolean(),
+  added: Type.Integer(),
+  updated: Type.Integer(),
+  removed: Type.Integer(),
+});
+
+const Resource = Type.Object({
+  apiVersion: Type.String(),
+  kind: Type.String(),
+  namespace: Type.String({ description: 'empty for cluster-scoped kinds' }),
+  name: Type.String(),
+  hash: Type.String({ description: 'sha256 of the canonical JSON of the manifest' }),
+  mode: Type.Union([Type.Literal('enforced'), Type.Literal('create-once')]),
+  desired: Type.Boolean({ description: 'false once removed from the set, until the agent pruned it' }),
+  status: Type.Union(['pending', 'applied', 'failed', 'pruned', 'drifted'].map((s) => Type.Literal(s))),
+  message: Type.Union([Type.String(), Type.Null()]),
+  applied_revision: Type.Union([Type.Integer(), Type.Null()]),
+  revision: Type.Optional(Type.Integer({ description: 'the revision that last changed this resource' })),
+  status_at: Type.Optional(Type.Unsafe<string | null>(nullableTimestamp)),
+});
+
+const ResourceList = Type.Object({
+  revision: Type.Integer(),
+  revision_hash: Type.Union([Type.String(), Type.Null()]),
+  resources: Type.Array(Resource),
+});
 
 interface ResourceRow {
   api_version: string;
@@ -47,137 +66,167 @@ interface ResourceRow {
   namespace: string;
   name: string;
   hash: string;
-  mode: string;
+  mode: 'enforced' | 'create-once';
   desired: boolean;
-  status: string;
+  status: 'pending' | 'applied' | 'failed' | 'pruned' | 'drifted';
   message: string | null;
   applied_revision: number | null;
   revision: number;
   status_at: Date | null;
 }
 
-function mediaType(request: FastifyRequest): 'yaml' | 'json' {
+function formatOf(request: FastifyRequest): BodyFormat {
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   return YAML_TYPES.includes(type) ? 'yaml' : 'json';
 }
 
+const NO_BODY = new Uint8Array(0);
+
 export function resourceRoutes(api: FastifyInstance, deps: GatewayDeps): void {
-  const { sql, encryptor } = deps;
+  // A scope of their own: these routes read their bodies as bytes, for the parser thread.
+  api.register(async (scope) => {
+    const pool = new ManifestPool(deps.encryptor, undefined, (message) => deps.logger.error(message));
+    scope.addHook('onClose', () => pool.close());
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser([...YAML_TYPES, JSON_TYPE], (request: FastifyRequest, payload: Readable) =>
+      readBody(request, payload, RESOURCE_LIMITS.maxBodyBytes),
+    );
+    scope.addContentTypeParser('*', (request, _payload, done) => {
+      const type = request.headers['content-type'];
+      done(
+        new CommanderError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `${type ? `content type ${type} is not read here` : 'the body has no content type'}; ` +
+            'send multi-document YAML as application/yaml or a JSON array as application/json',
+        ),
+        undefined,
+      );
+    });
+    const routes = scope.withTypeProvider<TypeBoxTypeProvider>();
 
-  api.put<{ Params: { id: string }; Body: unknown }>(
-    '/clusters/:id/resources',
-    {
-      config: { role: 'operator' },
-      bodyLimit: RESOURCE_LIMITS.maxBodyBytes,
-      schema: {
-        tags: ['resources'],
-        description:
-          'Replaces the desired set: multi-document YAML (application/yaml) or a JSON array of manifests. ' +
-          'Any invalid manifest rejects the whole set with a per-document error list (error.details). ' +
-          'The same set again makes no new revision.',
-        params: idParams,
-        response: responses({
-          200: {
-            type: 'object',
-            required: ['revision', 'revision_hash', 'changed'],
-            properties: {
-              revision: { type: 'integer' },
-              revision_hash: { type: 'string' },
-              changed: { type: 'boolean' },
-              added: { type: 'integer' },
-              updated: { type: 'integer' },
-              removed: { type: 'integer' },
-            },
-          },
-        }),
+    routes.put(
+      '/clusters/:id/resources',
+      {
+        config: { role: 'operator' },
+        schema: {
+          tags: ['resources'],
+          description:
+            'Replaces the desired set: multi-document YAML (application/yaml) or a JSON array of manifests ' +
+            '(application/json); List wrappers are unpacked into their items. Any invalid manifest rejects ' +
+            'the whole set with a per-document error list (error.details). The same set again makes no new ' +
+            'revision. A body with no manifests needs ?allow_empty=true.',
+          params: idParams,
+          querystring: SetQuery,
+          response: responses({ 200: StoredSet }),
+        },
       },
-    },
-    async (request) => {
-      const parsed = parseDocuments(request.body, mediaType(request));
-      const validated = validateSet(parsed.documents);
-      const errors = [...parsed.errors, ...validated.errors].sort((a, b) => a.document - b.document);
-      if (errors.length > 0) {
-        throw new CommanderError(
-          'INVALID_MANIFESTS',
-          `${errors.length} invalid manifest${errors.length === 1 ? '' : 's'}; nothing was stored: ` +
-            errors
-              .slice(0, 3)
-              .map((e) => `document ${e.document}: ${e.message}`)
-              .join('; '),
-          errors,
-        );
-      }
-      const actor = actorOf(request);
-      const [result, audit] = await sql.begin(async (tx) => {
-        const [cluster] = await tx<
-          { id: string; archived_at: Date | null; current_revision: number; resources_hash: string | null }[]
-        >`select id, archived_at, current_revision, resources_hash from clusters
-          where id = ${request.params.id} and workspace_id = ${actor.workspaceId} for update`;
-        if (!cluster) throw new CommanderError('NOT_FOUND', `cluster ${request.params.id} not found`);
-        if (cluster.archived_at) throw new CommanderError('CONFLICT', 'the cluster is archived');
-        const stored = await storeDesiredSet(tx, encryptor, cluster, validated.resources);
-        if (!stored.changed) return [stored, undefined] as const;
-        const record = await recordAudit(tx, actor, {
-          auditableType: 'Cluster',
-          auditableId: cluster.id,
-          action: 'update_resources',
-          changes: {
-            current_revision: [cluster.current_revision, stored.revision],
-            resources: validated.resources.length,
-            added: stored.added,
-            updated: stored.updated,
-            removed: stored.removed,
-          },
+      async (request, reply) => {
+        const actor = actorOf(request);
+        const clusterId = request.params.id;
+        const { workspaceId } = request.principal;
+        // Before the parsing: a set for a cluster the caller cannot change costs nothing.
+        await findCluster(deps, clusterId, workspaceId);
+        const body = (request.body as Buffer | undefined) ?? NO_BODY;
+        const parsed = await pool.parse(body, formatOf(request)).catch((error: unknown) => {
+          if (error instanceof CommanderError && error.code === 'BUSY') reply.header('retry-after', '5');
+          throw error;
         });
-        return [stored, record] as const;
-      });
-      if (audit) deps.printAudit(audit);
-      return {
-        revision: result.revision,
-        revision_hash: result.revisionHash,
-        changed: result.changed,
-        added: result.added,
-        updated: result.updated,
-        removed: result.removed,
-      };
-    },
-  );
-
-  api.get<{ Params: { id: string } }>(
-    '/clusters/:id/resources',
-    {
-      config: { role: 'viewer' },
-      schema: {
-        tags: ['resources'],
-        params: idParams,
-        response: responses({
-          200: {
-            type: 'object',
-            required: ['revision', 'revision_hash', 'resources'],
-            properties: {
-              revision: { type: 'integer' },
-              revision_hash: { type: ['string', 'null'] },
-              resources: { type: 'array', items: resourceSchema },
+        if ('errors' in parsed) {
+          const { errors } = parsed;
+          throw new CommanderError(
+            'INVALID_MANIFESTS',
+            `${errors.length} invalid manifest${errors.length === 1 ? '' : 's'}; nothing was stored: ` +
+              errors
+                .slice(0, 3)
+                .map(
+                  (e) =>
+                    `document ${e.document}${e.item === undefined ? '' : ` item ${e.item}`}: ${e.message}`,
+                )
+                .join('; '),
+            errors,
+          );
+        }
+        const { set } = parsed;
+        if (set.resources.length === 0 && !request.query.allow_empty) {
+          const message =
+            'the body holds no manifests; to remove every resource from the cluster on purpose, ' +
+            'PUT an empty set with ?allow_empty=true';
+          throw new CommanderError('VALIDATION_FAILED', message, [{ path: 'body', message }]);
+        }
+        const [result, audit] = await deps.sql.begin(async (tx) => {
+          const [cluster] = await tx<
+            {
+              id: string;
+              archived_at: Date | null;
+              current_revision: number;
+              resources_hash: string | null;
+            }[]
+          >`select id, archived_at, current_revision, resources_hash from clusters
+            where id = ${clusterId} and workspace_id = ${workspaceId} for update`;
+          if (!cluster) throw new CommanderError('NOT_FOUND', `cluster ${clusterId} not found`);
+          if (cluster.archived_at) throw new CommanderError('CONFLICT', 'the cluster is archived');
+          const stored = await storeDesiredSet(tx, cluster, set);
+          if (!stored.changed) return [stored, undefined] as const;
+          const record = await recordAudit(tx, actor, {
+            auditableType: 'Cluster',
+            auditableId: cluster.id,
+            action: 'update_resources',
+            changes: {
+              current_revision: [cluster.current_revision, stored.revision],
+              resources: set.resources.length,
+              added: stored.added,
+              updated: stored.updated,
+              removed: stored.removed,
             },
-          },
-        }),
+          });
+          return [stored, record] as const;
+        });
+        if (audit) deps.printAudit(audit);
+        return {
+          revision: result.revision,
+          revision_hash: result.revisionHash,
+          changed: result.changed,
+          added: result.added,
+          updated: result.updated,
+          removed: result.removed,
+        };
       },
-    },
-    async (request) => {
-      const [cluster] = await sql<{ current_revision: number; resources_hash: string | null }[]>`
-        select current_revision, resources_hash from clusters
-        where id = ${request.params.id} and workspace_id = ${request.principal.workspaceId}`;
-      if (!cluster) throw new CommanderError('NOT_FOUND', `cluster ${request.params.id} not found`);
-      const rows = await sql<ResourceRow[]>`
-        select api_version, kind, namespace, name, hash, mode, desired, status, message, applied_revision,
-          revision, status_at
-        from cluster_resources where cluster_id = ${request.params.id}
-        order by desired desc, position`;
-      return {
-        revision: cluster.current_revision,
-        revision_hash: cluster.resources_hash,
-        resources: rows.map(({ api_version, ...row }) => ({ apiVersion: api_version, ...row })),
-      };
-    },
-  );
+    );
+
+    routes.get(
+      '/clusters/:id/resources',
+      {
+        config: { role: 'viewer' },
+        schema: { tags: ['resources'], params: idParams, response: responses({ 200: ResourceList }) },
+      },
+      async (request) => {
+        const [cluster] = await deps.sql<{ current_revision: number; resources_hash: string | null }[]>`
+          select current_revision, resources_hash from clusters
+          where id = ${request.params.id} and workspace_id = ${request.principal.workspaceId}`;
+        if (!cluster) throw new CommanderError('NOT_FOUND', `cluster ${request.params.id} not found`);
+        const rows = await deps.sql<ResourceRow[]>`
+          select api_version, kind, namespace, name, hash, mode, desired, status, message, applied_revision,
+            revision, status_at
+          from cluster_resources where cluster_id = ${request.params.id}
+          order by desired desc, position`;
+        return {
+          revision: cluster.current_revision,
+          revision_hash: cluster.resources_hash,
+          resources: rows.map(({ api_version, status_at, ...row }) => ({
+            apiVersion: api_version,
+            ...row,
+            status_at: status_at?.toISOString() ?? null,
+          })),
+        };
+      },
+    );
+  });
+}
+
+/** The cluster as the caller may change it: in their workspace and not archived. */
+async function findCluster(deps: GatewayDeps, id: string, workspaceId: string): Promise<void> {
+  const [cluster] = await deps.sql<{ archived_at: Date | null }[]>`
+    select archived_at from clusters where id = ${id} and workspace_id = ${workspaceId}`;
+  if (!cluster) throw new CommanderError('NOT_FOUND', `cluster ${id} not found`);
+  if (cluster.archived_at) throw new CommanderError('CONFLICT', 'the cluster is archived');
 }

@@ -90,7 +90,9 @@ describe('sync against a Kubernetes API', () => {
       }>;
     };
   const put = async (set: object[], id = clusterId) => {
-    const result = await api(stack.gateway.url, 'PUT', `/api/v1/clusters/${id}/resources`, {
+    // An empty set must be asked for explicitly (docs/resources.md).
+    const query = set.length === 0 ? '?allow_empty=true' : '';
+    const result = await api(stack.gateway.url, 'PUT', `/api/v1/clusters/${id}/resources${query}`, {
       token: stack.operator,
       body: set,
     });

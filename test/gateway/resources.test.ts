@@ -2,6 +2,8 @@
 // validation that rejects a set as a whole with an error per document.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { prepareSet, storeDesiredSet } from '../../gateway/desired-state.js';
+import { canonicalJson, ManifestParser, sha256 } from '../../shared/manifests.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const yaml = (text: string) => ({ raw: { body: text, contentType: 'application/yaml' } });
@@ -213,6 +215,70 @@ describe('desired resources', () => {
     const after = (await get()).body;
     expect(after.revision).toBe(before.revision);
     expect(after.revision_hash).toBe(before.revision_hash);
+  });
+
+  it('stores each manifest exactly, whatever characters it holds, under the hash it was given', async () => {
+    const tricky = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'tricky', namespace: 'shop', labels: { a: 'b' } },
+      data: {
+        escapes: 'tab\there\nnewline\r\\backslash \\N \\. "quoted"',
+        unicode: 'grüße, 東京, emoji 🚀, \u2028',
+        json: '{"nested": "\\u0041"}',
+      },
+    };
+    const result = await put({ body: [tricky] });
+    expect(result.status, result.text).toBe(200);
+    const [row] = await gw.db.sql<{ manifest: string; hash: string }[]>`
+      select manifest, hash from cluster_resources where cluster_id = ${clusterId} and name = 'tricky'`;
+    expect(JSON.parse(row?.manifest ?? '')).toEqual(tricky);
+    expect(row?.hash).toBe(sha256(canonicalJson(tricky)));
+  });
+
+  it('stores the sets of several clusters in one transaction', async () => {
+    const other = (await gw.request('POST', '/api/v1/clusters', { token: operator, body: { name: 'other' } }))
+      .body.id as string;
+    const parser = new ManifestParser();
+    const set = (color: string) =>
+      prepareSet(
+        parser.parse(
+          Buffer.from(
+            JSON.stringify([
+              {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: 'shared', namespace: 'shop' },
+                data: { color },
+              },
+            ]),
+          ),
+          'json',
+        ).resources,
+        gw.encryptor,
+      );
+    const stored = await gw.db.sql.begin(async (tx) => {
+      const results = [];
+      for (const [id, color] of [
+        [clusterId, 'cyan'],
+        [other, 'magenta'],
+      ] as const) {
+        const [cluster] = await tx<{ id: string; current_revision: number; resources_hash: string | null }[]>`
+          select id, current_revision, resources_hash from clusters where id = ${id} for update`;
+        if (!cluster) throw new Error(`no cluster ${id}`);
+        results.push(await storeDesiredSet(tx, cluster, set(color)));
+      }
+      return results;
+    });
+    expect(stored.map((result) => result.added)).toEqual([1, 1]);
+    const rows = await gw.db.sql<{ cluster_id: string; manifest: string }[]>`
+      select cluster_id, manifest from cluster_resources where name = 'shared'`;
+    expect(
+      Object.fromEntries(rows.map((row) => [row.cluster_id, JSON.parse(row.manifest).data.color])),
+    ).toEqual({
+      [clusterId]: 'cyan',
+      [other]: 'magenta',
+    });
   });
 
   it('accepts sets far larger than the 1 MiB API body limit', async () => {
