@@ -188,6 +188,8 @@ function handleRouterError(error: FastifyError, _request: FastifyRequest, reply:
 
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof CommanderError) {
+    // Work refused for load (BUSY) or while starting and stopping (NOT_READY) is worth retrying.
+    if (error.status === 503) reply.header('retry-after', '5');
     return reply.status(error.status).send(errorBody(error.code, error.message, error.details));
   }
   if (error.validation) {

@@ -9,7 +9,7 @@ import { CommanderError } from '../../shared/errors.js';
 import { RESOURCE_LIMITS } from '../../shared/manifests.js';
 import type { GatewayDeps } from '../deps.js';
 import { storeDesiredSet } from '../desired-state.js';
-import { type BodyFormat, ManifestPool } from '../manifest-pool.js';
+import { type BodyFormat, ManifestPool, PARSER_LIMITS } from '../manifest-pool.js';
 import { actorOf } from '../request.js';
 import { readBody } from '../request-body.js';
 import { idParams, nullableTimestamp, responses } from './schemas.js';
@@ -88,8 +88,22 @@ export function resourceRoutes(api: FastifyInstance, deps: GatewayDeps): void {
     const pool = new ManifestPool(deps.encryptor, undefined, (message) => deps.logger.error(message));
     scope.addHook('onClose', () => pool.close());
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser([...YAML_TYPES, JSON_TYPE], (request: FastifyRequest, payload: Readable) =>
-      readBody(request, payload, RESOURCE_LIMITS.maxBodyBytes),
+    // A body is read whole before it waits for the parser, so uploads in progress are bounded like
+    // the parser's queue: memory for bodies stays at a few times the body limit, whoever uploads.
+    let uploading = 0;
+    scope.addContentTypeParser(
+      [...YAML_TYPES, JSON_TYPE],
+      async (request: FastifyRequest, payload: Readable) => {
+        if (uploading >= PARSER_LIMITS.queue) {
+          throw new CommanderError('BUSY', `${uploading} sets are being uploaded; retry in a few seconds`);
+        }
+        uploading += 1;
+        try {
+          return await readBody(request, payload, RESOURCE_LIMITS.maxBodyBytes);
+        } finally {
+          uploading -= 1;
+        }
+      },
     );
     scope.addContentTypeParser('*', (request, _payload, done) => {
       const type = request.headers['content-type'];
@@ -120,17 +134,14 @@ export function resourceRoutes(api: FastifyInstance, deps: GatewayDeps): void {
           response: responses({ 200: StoredSet }),
         },
       },
-      async (request, reply) => {
+      async (request) => {
         const actor = actorOf(request);
         const clusterId = request.params.id;
         const { workspaceId } = request.principal;
         // Before the parsing: a set for a cluster the caller cannot change costs nothing.
         await findCluster(deps, clusterId, workspaceId);
         const body = (request.body as Buffer | undefined) ?? NO_BODY;
-        const parsed = await pool.parse(body, formatOf(request)).catch((error: unknown) => {
-          if (error instanceof CommanderError && error.code === 'BUSY') reply.header('retry-after', '5');
-          throw error;
-        });
+        const parsed = await pool.parse(body, formatOf(request));
         if ('errors' in parsed) {
           const { errors } = parsed;
           throw new CommanderError(

@@ -37,6 +37,8 @@ export interface ApiResponse {
   status: number;
   body: any;
   text: string;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
 }
 
 export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Promise<TestGateway> {
@@ -84,7 +86,7 @@ export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Pro
     } catch {
       parsed = undefined;
     }
-    return { status: response.status, body: parsed, text };
+    return { status: response.status, body: parsed, text, headers: Object.fromEntries(response.headers) };
   };
 
   return {
