@@ -186,9 +186,10 @@ export class AgentEndpoint {
     // gateway only answers, and notices a dead agent by its missing pings. With 1,000 idle
     // agents that halves the gateway's CPU (2.3-3.5 % of a core, from 4.2-6.0 % when it pinged
     // too): a timer that is re-armed by each ping never fires while the agent lives.
+    const pingTimeout = 2 * heartbeat;
     const session = sessionOverWebSocket(ws, false, {
       keepaliveInterval: 0,
-      peerPingTimeout: 2 * heartbeat,
+      peerPingTimeout: pingTimeout,
     });
     const entry: AgentSession = {
       clusterId,
@@ -207,6 +208,7 @@ export class AgentEndpoint {
         session_id: sessionId,
         agent_version: hello.agent_version,
         remote_address: remoteAddress,
+        ping_timeout_ms: pingTimeout,
       },
       'agent connected',
     );

@@ -196,7 +196,14 @@ export class Worker {
   private mask(text: string, extra: string[]): string {
     let masked = text;
     for (const secret of [...(this.options.secrets?.() ?? []), ...extra]) {
-      if (secret.length >= 8) masked = masked.split(secret).join('[FILTERED]');
+      // Output reaches the log a line at a time, so a secret of several lines (a PEM key that an
+      // installer prints) never appears whole: each of its lines is masked as well.
+      const parts = secret.includes('\n')
+        ? [secret, ...secret.split('\n').map((line) => line.trim())]
+        : [secret];
+      for (const part of parts) {
+        if (part.length >= 8) masked = masked.split(part).join('[FILTERED]');
+      }
     }
     return masked;
   }

@@ -1,6 +1,7 @@
 // Agent faults end to end: an agent killed mid-transfer, a hung agent (SIGSTOP), a gateway
-// restarted under a connected agent. Tunnels fail fast, the cluster's agent_status follows, and
-// the agent comes back by itself.
+// restarted under a connected agent. Tunnels end with the agent's session and are refused while
+// it is gone (nothing waits on a dead peer), the cluster's agent_status follows, and the agent
+// comes back by itself. How fast is bench/'s to measure; these say why each thing happened.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -60,17 +61,17 @@ describe('agent faults', () => {
     await slow?.close();
   });
 
-  it('kill -9 of the agent mid-transfer ends the client connections within two heartbeats', async () => {
+  it('kill -9 of the agent mid-transfer ends the client connections: the gateway acts on the dropped connection', async () => {
     /** A connection through `port` sending at full speed (and counting what comes back). */
     const transfer = async (port: number) => {
       const socket = await connectTo(port);
-      const state = { sent: 0, received: 0, closedAt: undefined as number | undefined, socket };
+      const state = { sent: 0, received: 0, closed: false, socket };
       socket.on('data', (chunk: Buffer) => {
         state.received += chunk.length;
       });
       socket.on('error', () => {});
       socket.on('close', () => {
-        state.closedAt = Date.now();
+        state.closed = true;
       });
       const writing = writeBulk(socket, 8192 * MiB, createHash('sha1'), {
         end: false,
@@ -89,50 +90,44 @@ describe('agent faults', () => {
       20_000,
     );
 
-    const disconnects = logged(stack.gateway.command, 'agent disconnected').length;
-    const killedAt = Date.now();
+    const disconnects = logged(stack.gateway.command, 'agent disconnected', { cluster_id: clusterId }).length;
     agent.command.child.kill('SIGKILL');
+    expect(await agent.command.exited).toBeNull();
+    // The client connections end by themselves (the writers never stop, so nothing else would
+    // end them); the wait only turns a hang into a failure with a message.
     await eventually(
       'both client connections closed',
-      () => (both.state.closedAt && upload.state.closedAt ? true : undefined),
-      5_000,
-    ).catch(() => {});
-    const closedAfter = {
-      both: (both.state.closedAt ?? Number.POSITIVE_INFINITY) - killedAt,
-      upload: (upload.state.closedAt ?? Number.POSITIVE_INFINITY) - killedAt,
-    };
-    console.log(
-      `ms from kill -9 to the client connection's close (null: open after 5 s): ${JSON.stringify(closedAfter)}`,
+      () => (both.state.closed && upload.state.closed ? true : undefined),
+      20_000,
     );
     for (const { state, writing } of [both, upload]) {
       state.socket.destroy();
       await writing;
     }
-    // Soft, so that the rest (status, audit) is checked and reported as well.
-    expect
-      .soft(closedAfter.both, 'echo connection: ms from kill -9 to close')
-      .toBeLessThan(2 * HEARTBEAT_S * 1000);
-    expect
-      .soft(closedAfter.upload, 'upload to the slow target: ms from kill -9 to close')
-      .toBeLessThan(2 * HEARTBEAT_S * 1000);
-    expect(await agent.command.exited).toBeNull();
 
-    await waitForLog(stack.gateway.command, 'agent disconnected', {
+    // The gateway ended the session because the agent's connection went away (the kernel closed
+    // it), not because its pings stopped: that would be keepalive_timeout, two heartbeats later.
+    const line = await waitForLog(stack.gateway.command, 'agent disconnected', {
       count: disconnects + 1,
-      timeoutMs: 5_000,
+      fields: { cluster_id: clusterId },
     });
-    await stack.waitForAgentStatus(clusterId, 'disconnected', 5_000);
-    expect((await stack.cluster(clusterId)).agent_status).toBe('disconnected');
+    expect(['closed', 'transport_error']).toContain(line.reason);
+    await stack.waitForAgentStatus(clusterId, 'disconnected');
 
-    // The broken tunnel is audited too, with what it carried and how it ended.
-    const row = await eventually('audit row of the broken tunnel', async () => {
-      const [found] = await stack.db.sql<{ audited_changes: Record<string, any> }[]>`
+    // Both broken tunnels are audited with what they carried and an end that says the agent's
+    // session ended under them: a clean close has no typed reason, a failed connection its code.
+    const rows = await eventually('audit rows of both broken tunnels', async () => {
+      const found = await stack.db.sql<{ audited_changes: Record<string, any> }[]>`
         select audited_changes from audit_records where auditable_type = 'Tunnel'
-        and (audited_changes->>'bytes_to_target')::bigint > ${32 * MiB}`;
-      return found;
+        and audited_changes->>'cluster_id' = ${clusterId}`;
+      return found.length === 2 ? found.map((row) => row.audited_changes) : undefined;
     });
-    expect(row.audited_changes.end).not.toBe('closed');
-    expect(row.audited_changes.bytes_from_target).toBeGreaterThan(32 * MiB);
+    const end = line.reason === 'closed' ? 'agent_closed' : line.reason;
+    const [echoed, uploaded] = allow().map((target) => rows.find((row) => row.target === target));
+    expect(echoed).toMatchObject({ end, bytes_to_target: expect.any(Number) });
+    expect(echoed?.bytes_from_target).toBeGreaterThan(32 * MiB);
+    expect(uploaded).toMatchObject({ end, bytes_from_target: 0 });
+    expect(uploaded?.bytes_to_target).toBeGreaterThan(0);
   });
 
   it('the agent restarted from its state dir connects again and carries tunnels', async () => {
@@ -145,31 +140,34 @@ describe('agent faults', () => {
     await roundTrip();
   });
 
-  it('a hung agent (SIGSTOP) is marked disconnected within about two heartbeats', async () => {
+  it('a hung agent (SIGSTOP) is dropped for its missing pings, after the two heartbeats it was given', async () => {
+    // The session now open, as both ends saw it: the heartbeat the agent pings at, and the
+    // silence the gateway allows before it gives up on it.
+    const mine = logged(agent.command, 'connected to the gateway').at(-1) as Record<string, any>;
+    const theirs = logged(stack.gateway.command, 'agent connected', { session_id: mine.session_id });
+    expect(theirs).toHaveLength(1);
+    expect(mine.heartbeat_ms).toBe(HEARTBEAT_S * 1000);
+    expect(theirs[0]?.ping_timeout_ms).toBe(2 * mine.heartbeat_ms);
+
     const pid = agent.command.child.pid as number;
-    const disconnects = logged(stack.gateway.command, 'agent disconnected').length;
-    const stoppedAt = Date.now();
     process.kill(pid, 'SIGSTOP');
-    let statusMs: number;
     try {
-      statusMs = await stack.waitForAgentStatus(clusterId, 'disconnected', 10_000);
+      // A stopped process keeps its connection open and cannot close it: only the gateway's
+      // liveness check ends this session, and its reason says so.
       const line = await waitForLog(stack.gateway.command, 'agent disconnected', {
-        count: disconnects + 1,
-        timeoutMs: 2_000,
+        fields: { session_id: mine.session_id },
+        timeoutMs: 30_000,
       });
-      console.log(
-        `hung agent: "agent disconnected" ${line.time - stoppedAt} ms (${line.reason}), agent_status ${Date.now() - stoppedAt} ms after SIGSTOP`,
-      );
       expect(line.reason).toBe('keepalive_timeout');
-      expect(line.time - stoppedAt).toBeLessThan(2 * HEARTBEAT_S * 1000 + 200);
-      expect(statusMs).toBeLessThan(2 * HEARTBEAT_S * 1000 + 500);
-      // Meanwhile tunnels are refused at once rather than hanging on the dead peer.
-      const asked = Date.now();
-      const refusals = (tunnel.command.stderr().match(/tunnel refused/g) ?? []).length;
+      await stack.waitForAgentStatus(clusterId, 'disconnected');
+      // Meanwhile a tunnel is refused by the gateway for having no agent, without asking the
+      // dead peer (that would be "the agent did not answer" once a dial gave up).
+      const refusals = () => tunnel.command.stderr().match(/tunnel refused: .*/g) ?? [];
+      const before = refusals().length;
       const back = await echoPayload(tunnel.port, Buffer.from('x')).catch(() => Buffer.alloc(0));
       expect(back.length).toBe(0);
-      expect(Date.now() - asked).toBeLessThan(1000);
-      expect((tunnel.command.stderr().match(/tunnel refused/g) ?? []).length).toBe(refusals + 1);
+      const refusal = await eventually('the tunnel refusal', () => refusals()[before]);
+      expect(refusal).toBe('tunnel refused: agent_offline: the cluster has no agent connected');
     } finally {
       process.kill(pid, 'SIGCONT');
     }

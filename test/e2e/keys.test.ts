@@ -47,8 +47,12 @@ describe('encryption keys', () => {
       (r) => r.key_id,
     );
 
+  /**
+   * Exit 2 and one line. A server that went on serving instead fails at run()'s timeout; how
+   * soon the refusal comes is not timed here.
+   */
   const expectRefusal = (
-    result: { code: number | null; stdout: string; stderr: string; ms: number },
+    result: { code: number | null; stdout: string; stderr: string },
     pattern: RegExp,
   ) => {
     expect(result.code, result.stdout + result.stderr).toBe(2);
@@ -56,7 +60,6 @@ describe('encryption keys', () => {
     expect(errorLines).toHaveLength(1);
     expect(errorLines[0]).toMatch(/^commander: /);
     expect(errorLines[0]).toMatch(pattern);
-    expect(result.ms).toBeLessThan(15_000);
   };
 
   beforeAll(async () => {

@@ -30,8 +30,9 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     // The installer starts the agent from the bundle, detached from the SSH session. It also
     // prints the enrollment token, as a careless installer might: the task log must mask it.
     const install = `set -a; . {bundle}/agent.env; set +a; setsid nohup ${process.execPath} ${CLI} agent --state-dir {bundle}/state --heartbeat-interval 1 > {bundle}/agent.log 2>&1 < /dev/null & echo "enrollment token: $(cat {bundle}/enrollment-token)"; echo installer started`;
-    const failingInstall =
-      'echo preparing; echo "pulling images" >&2; echo "registry refused token $(cat {bundle}/enrollment-token)" >&2; exit 7';
+    // The failing one prints the SSH key the manager logs in with (a node that keeps the same
+    // key for reaching its peers) and the enrollment token: the task log must mask both.
+    const failingInstall = `echo preparing; cat ${sshd.privateKeyFile}; echo "pulling images" >&2; echo "registry refused token $(cat {bundle}/enrollment-token)" >&2; exit 7`;
     writeFileSync(
       installers,
       [
@@ -114,7 +115,7 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     }
   };
 
-  it('fails clearly on a wrong key, a changed host key and an unreachable host', async () => {
+  it('fails clearly on a wrong key, a changed host key, an unreachable host and a failing installer, masked', async () => {
     const stranger = ssh2.utils.generateKeyPairSync('ed25519').private;
     const wrongKey = await cluster('wrong-key', { private_key: stranger });
     const changed = await cluster('changed-host-key', {});
@@ -136,15 +137,27 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
         /installer exited with 7; stderr ends with: pulling images \| registry refused token \[FILTERED\]/,
       ],
     ];
+    const failed: Record<string, { log: string; error: string }> = {};
     for (const [id, reason] of expectations) {
       const task = await waitTask(id, 'install', ['failed']);
       expect(task.error).toMatch(reason);
       expect(task.log).toMatch(reason);
-      expect(task.log).not.toContain('PRIVATE KEY');
-      expect(task.log + task.error).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/); // nor the enrollment token
       const state = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
       expect(state.body.status).toBe('creation_error');
+      failed[id] = task;
     }
+
+    // The failing installer printed the private key, a line at a time: each line reached the log
+    // masked, none of them in the clear (the task's error quotes only stderr, which had the token).
+    const { log, error } = failed[failing.body.id] as { log: string; error: string };
+    const keyLines = sshd.privateKey.trim().split('\n');
+    expect(keyLines[0]).toBe('-----BEGIN OPENSSH PRIVATE KEY-----');
+    const printed = log.split('\n').map((line) => line.replace(/^\S+ /, '')); // without the time
+    const after = printed.indexOf('| preparing') + 1;
+    expect(after).toBeGreaterThan(0);
+    expect(printed.slice(after, after + keyLines.length)).toEqual(keyLines.map(() => '| [FILTERED]'));
+    for (const line of keyLines) expect(log + error).not.toContain(line);
+    expect(log + error).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
   });
 
   it('installs: uploads the bundle, runs the installer, and succeeds only once the agent dialed in', async () => {
