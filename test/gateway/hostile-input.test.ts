@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RequestOptions, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { rawRequest } from './raw-http.js';
+import { rawRequest } from '../support/raw-http.js';
 
 const nest = (depth: number, leaf = '1') => '['.repeat(depth) + leaf + ']'.repeat(depth);
 
