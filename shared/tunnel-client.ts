@@ -64,8 +64,10 @@ export function tunnelUrl(api: string, clusterId: string, target?: string): stri
 
 /** Resolves once the agent has connected to the target; rejects with a typed TunnelClientError. */
 export async function openTunnel(request: TunnelRequest): Promise<Duplex> {
-  return new WebSocketByteStream(
-    await connect(tunnelUrl(request.api, request.clusterId, request.target), request),
+  return connect(
+    tunnelUrl(request.api, request.clusterId, request.target),
+    request,
+    (ws) => new WebSocketByteStream(ws),
   );
 }
 
@@ -159,7 +161,7 @@ export class TunnelClient {
   private connect(): Promise<Session> {
     if (this.session) return this.session;
     const { api, clusterId } = this.request;
-    const pending = connect(tunnelUrl(api, clusterId), this.request).then((ws) => {
+    const pending = connect(tunnelUrl(api, clusterId), this.request, (ws) => {
       const session = sessionOverWebSocket(ws, true, { streamWindow: TUNNEL_WINDOW.client });
       session.on('close', () => {
         if (this.session === pending) this.session = undefined;
@@ -174,8 +176,17 @@ export class TunnelClient {
   }
 }
 
-/** An open WebSocket to the gateway; a refusal becomes a typed TunnelClientError. */
-function connect(url: string, request: Omit<TunnelRequest, 'target'>): Promise<WebSocket> {
+/**
+ * An open WebSocket to the gateway, handed to `take` in the 'open' event itself: messages that
+ * came in the same socket read as the 101 answer are emitted on the next tick, before any promise
+ * continuation, so a reader attached after an await would lose them (a tunnel's first bytes).
+ * A refusal becomes a typed TunnelClientError.
+ */
+function connect<T>(
+  url: string,
+  request: Omit<TunnelRequest, 'target'>,
+  take: (ws: WebSocket) => T,
+): Promise<T> {
   const ws = new WebSocket(url, {
     headers: { 'x-auth-token': request.token },
     perMessageDeflate: false,
@@ -197,7 +208,7 @@ function connect(url: string, request: Omit<TunnelRequest, 'target'>): Promise<W
     });
     // After an HTTP refusal the typed error above wins: the promise is settled by then.
     ws.on('error', (error) => reject(new TunnelClientError('tunnel_failed', error.message)));
-    ws.once('open', () => resolve(ws));
+    ws.once('open', () => resolve(take(ws)));
   });
 }
 

@@ -20,6 +20,20 @@ async function fakeGateway(): Promise<{ wss: WebSocketServer; api: string }> {
 }
 
 describe('tunnel client', () => {
+  it('keeps the bytes the gateway sends with its 101 answer (a target that speaks first)', async () => {
+    const { wss, api } = await fakeGateway();
+    const banner = Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n');
+    // Sent in the same tick as the 101 answer, as the relay sends the agent's early bytes: the
+    // client reads both in one socket read, and ws emits the message on the next tick.
+    wss.on('connection', (ws) => ws.send(banner, { binary: true }));
+    for (let i = 0; i < 20; i++) {
+      const tunnel = await openTunnel({ api, token: 't', clusterId: 'c', target: 'h:1' });
+      const [first] = (await once(tunnel, 'data')) as [Buffer];
+      expect(first.toString('latin1')).toBe(banner.toString('latin1'));
+      tunnel.destroy();
+    }
+  });
+
   it('hands over every byte and the end even when the gateway closed before they were read', async () => {
     const { wss, api } = await fakeGateway();
     const payload = Buffer.alloc(512 * 1024, 7);
