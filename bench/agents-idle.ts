@@ -1,12 +1,4 @@
-// 1,000 idle agents on one gateway: the gateway's memory per connected agent and its CPU while
-// they idle (utime + stime over 10 s, % of one core, against the same gateway idling with no
-// agents). Memory is VmRSS growth from the gateway's start to after the agents connected: an upper
-// bound, since it also counts what creating the 1,000 clusters and tokens left in the heap.
-// Measured from after that setup instead, it was noise at this size (-0.2 to 7 KiB).
-// The agents come from bench/agent-load.ts, a separate process speaking the real protocol
-// (handshake, enrollment, mux session, control stream, heartbeats).
-import { fileURLToPath } from 'node:url';
-import { api, Child, cpuPercent, log, Resources, rssKiB, sleep, startGateway } from './harness.js';
+import { api, cpuPercent, log, Resources, rssKiB, sleep, startAgentLoad, startGateway } from './harness.js';
 import { report } from './report.js';
 
 const BENCH = 'agents-idle';
@@ -26,15 +18,7 @@ export async function run(databaseUrl: string): Promise<void> {
     const gateway = await startGateway(resources, databaseUrl);
     const pid = gateway.child.pid;
     const rssStart = rssKiB(pid);
-    const load = resources.add(
-      new Child(
-        'agent-load',
-        fileURLToPath(new URL('./agent-load.js', import.meta.url)),
-        [gateway.url, gateway.token, String(AGENTS), String(CONCURRENCY)],
-        {},
-        { stdin: true },
-      ),
-    );
+    const load = startAgentLoad(resources, gateway, AGENTS, CONCURRENCY);
     const prepared = await load.waitForLine(/^prepared (\d+) (\d+)$/, 120_000);
     log(`${BENCH}: ${prepared[1]} clusters and enrollment tokens created in ${prepared[2]} ms`);
     await sleep(2000);

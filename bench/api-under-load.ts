@@ -10,9 +10,8 @@
 // event-loop delay (prom-client's nodejs_eventloop_lag_max_seconds, reset by each scrape of
 // /metrics) come beside it. Goal: healthz_p99 under 50 ms.
 import { Agent, request as httpRequest } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { largeYamlSet } from './desired-sets.js';
-import { api, Child, createCluster, log, Resources, sleep, startGateway } from './harness.js';
+import { api, createCluster, log, Resources, sleep, startAgentLoad, startGateway } from './harness.js';
 import { percentile, report } from './report.js';
 
 const BENCH = 'api-under-load';
@@ -115,15 +114,7 @@ async function oneRun(databaseUrl: string, body: Buffer, resourceCount: number):
   const resources = new Resources();
   try {
     const gateway = await startGateway(resources, databaseUrl);
-    const load = resources.add(
-      new Child(
-        'agent-load',
-        fileURLToPath(new URL('./agent-load.js', import.meta.url)),
-        [gateway.url, gateway.token, String(AGENTS), String(CONCURRENCY)],
-        {},
-        { stdin: true },
-      ),
-    );
+    const load = startAgentLoad(resources, gateway, AGENTS, CONCURRENCY);
     await load.waitForLine(/^prepared (\d+) (\d+)$/, 180_000);
     load.send('connect');
     const done = await load.waitForLine(/^(done|stalled) (\d+) (\d+) (\d+) (\d+)$/, 300_000);

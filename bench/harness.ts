@@ -347,6 +347,27 @@ export async function startAgent(
   return { clusterId, child };
 }
 
+/**
+ * bench/agent-load.ts against the gateway: `count` agents of their own clusters, prepared (enrolled)
+ * at once and connected when the returned child is sent `connect`.
+ */
+export function startAgentLoad(
+  resources: Resources,
+  gateway: Gateway,
+  count: number,
+  concurrency: number,
+): Child {
+  return resources.add(
+    new Child(
+      'agent-load',
+      fileURLToPath(new URL('./agent-load.js', import.meta.url)),
+      [gateway.url, gateway.token, String(count), String(concurrency)],
+      {},
+      { stdin: true },
+    ),
+  );
+}
+
 /** `commander tunnel` listening on a free local port; resolves with that port. */
 export async function startTunnelCli(
   resources: Resources,
