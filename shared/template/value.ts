@@ -18,6 +18,7 @@
 // (len, slicing and %x count bytes; utf8.ts has byteLength, sliceBytes, toBytes, fromBytes).
 
 import { formatFloat } from './strconv.js';
+import { wellFormed } from './utf8.js';
 
 export type IntType =
   | 'int'
@@ -88,17 +89,21 @@ export interface GoFunc {
 /** The error a GoFunc throws for Go's non-nil `error` result; the engine reports "error calling NAME: message". */
 export class GoFuncError extends Error {}
 
-/** Go's value from a decoded JSON document, as encoding/json's Unmarshal into interface{} makes it. */
+/**
+ * Go's value from a decoded JSON document, as encoding/json's Unmarshal into interface{} makes it
+ * (lone surrogates, which Go's decoder cannot produce, become U+FFFD).
+ */
 export function fromJson(json: unknown): Value {
   if (json === null || json === undefined) return null;
+  if (typeof json === 'string') return wellFormed(json);
   if (Array.isArray(json)) return new GoSlice('interface {}', json.map(fromJson));
   if (typeof json === 'object') {
     const entries = new Map<string, Value>();
     for (const [key, item] of Object.entries(json as Record<string, unknown>))
-      entries.set(key, fromJson(item));
+      entries.set(wellFormed(key), fromJson(item));
     return new GoMap('interface {}', entries);
   }
-  if (typeof json === 'boolean' || typeof json === 'string' || typeof json === 'number') return json;
+  if (typeof json === 'boolean' || typeof json === 'number') return json;
   throw new TypeError(`not a JSON value: ${typeof json}`);
 }
 
