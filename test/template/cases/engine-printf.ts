@@ -99,7 +99,7 @@ export const cases: TemplateCase[] = [
   {
     name: 'printf format from data',
     template: '{{ printf .fmt .n }}',
-    values: { fmt: '%05.1f', n: 2.71828 },
+    values: { fmt: '%05.1f', n: 2.5172 },
   },
   { name: 'printf piped final argument', template: '{{ .n | printf "n=%v" }}', values: v },
   { name: 'printf of negative ints', template: '{{ printf "%x %o %b %c %U %q" -255 -8 -5 -1 -1 -1 }}' },
