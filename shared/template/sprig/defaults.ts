@@ -33,6 +33,10 @@ export function deepCopy(v: Value, depth = 0): Value {
   return v;
 }
 
+// copystructure cannot copy nil (it asks reflect for the type of the zero Value).
+const copyable = (v: Value): Value =>
+  v === null || v === undefined ? fail('reflect: call of reflect.Value.Type on zero Value') : v;
+
 export function defaultFuncs() {
   return {
     default: def(
@@ -50,8 +54,8 @@ export function defaultFuncs() {
     all: def([], 'bool', (...vs) => vs.every((v) => !empty(v)), { variadic: 'interface {}' }),
     any: def([], 'bool', (...vs) => vs.some((v) => !empty(v)), { variadic: 'interface {}' }),
     ternary: def(['interface {}', 'interface {}', 'bool'], 'interface {}', (t, f, c) => (bool(c) ? t : f)),
-    deepCopy: def(['interface {}'], 'interface {}', (v) => deepCopy(v)),
-    mustDeepCopy: def(['interface {}'], 'interface {}', (v) => deepCopy(v), { canFail: true }),
+    deepCopy: def(['interface {}'], 'interface {}', (v) => deepCopy(copyable(v))),
+    mustDeepCopy: def(['interface {}'], 'interface {}', (v) => deepCopy(copyable(v)), { canFail: true }),
     fail: def(['string'], 'string', (msg) => fail(str(msg)), { canFail: true }),
   };
 }

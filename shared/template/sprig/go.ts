@@ -1,6 +1,7 @@
 // What every sprig function is built from: Go signatures as GoFuncs, the argument conversions
 // sprig's Go parameters imply, Go's byte-oriented strings, and the limits that keep hostile
 // templates from exhausting memory.
+import { byteLength, fromBytes, isAscii, sliceBytes, toBytes } from '../utf8.js';
 import { type GoFunc, GoFuncError, GoInt, GoMap, GoSlice, type GoType, type Value } from '../value.js';
 
 /** Largest string a sprig function builds (UTF-16 code units, about bytes for ASCII). */
@@ -101,48 +102,20 @@ export const ifaces = (items: Value[]): GoSlice => new GoSlice('interface {}', i
 /** int64 arithmetic wraps around as Go's does. */
 export const wrap64 = (n: bigint): bigint => BigInt.asIntN(64, n);
 
-// --- Go strings are UTF-8 bytes -----------------------------------------------------------------
+// --- Go strings are UTF-8 bytes (see ../utf8.ts: bytes that are not UTF-8 are kept as escapes) ---
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-export const utf8 = (s: string): Uint8Array => encoder.encode(s);
-/** Bytes back to a string; a cut through a character becomes U+FFFD (Go would keep the raw byte). */
-export const fromUtf8 = (b: Uint8Array): string => decoder.decode(b);
-
-/** len(s) in Go: bytes of the UTF-8 encoding. */
-export function byteLength(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
-const isAscii = (s: string): boolean => {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
-  return true;
-};
+export { byteLength } from '../utf8.js';
+export const utf8 = (s: string): Uint8Array => toBytes(s);
+export const fromUtf8 = (b: Uint8Array): string => fromBytes(b);
 
 /** s[start:end] in Go (byte offsets); out-of-range bounds are Go's runtime panic. */
 export function byteSlice(s: string, start: number, end?: number): string {
-  const ascii = isAscii(s);
-  const len = ascii ? s.length : byteLength(s);
+  const len = byteLength(s);
   const e = end ?? len;
   if (start < 0 || e > len || start > e) {
     fail(`runtime error: slice bounds out of range [${start}:${e}] with length ${len}`);
   }
-  if (ascii) return s.slice(start, e);
-  return fromUtf8(utf8(s).subarray(start, e));
+  return sliceBytes(s, start, e);
 }
 
 /** The runes of s as code points (Go's []rune(s)). */
@@ -189,20 +162,16 @@ export function stringMap(entries: Iterable<[string, string]>): GoMap {
 // --- bytes as a "binary string": one char per UTF-8 byte, so Go's byte indexing ports directly ---
 
 export function toBinary(s: string): string {
-  let ascii = true;
-  for (let i = 0; i < s.length && ascii; i++) if (s.charCodeAt(i) >= 0x80) ascii = false;
-  if (ascii) return s;
-  const bytes = utf8(s);
+  if (isAscii(s)) return s;
+  const bytes = toBytes(s);
   let out = '';
   for (let i = 0; i < bytes.length; i += 8192) out += String.fromCharCode(...bytes.subarray(i, i + 8192));
   return out;
 }
 
 export function fromBinary(b: string): string {
-  let ascii = true;
-  for (let i = 0; i < b.length && ascii; i++) if (b.charCodeAt(i) >= 0x80) ascii = false;
-  if (ascii) return b;
+  if (isAscii(b)) return b;
   const bytes = new Uint8Array(b.length);
   for (let i = 0; i < b.length; i++) bytes[i] = b.charCodeAt(i);
-  return fromUtf8(bytes);
+  return fromBytes(bytes);
 }

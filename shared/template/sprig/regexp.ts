@@ -731,7 +731,12 @@ export class GoRegexp {
     let next = queue();
     let matched: number[] | undefined;
     let steps = 0;
-    const at = (i: number) => (i >= 0 && i < n ? (input[i] as number) : -1);
+    // Escaped bytes (see ../utf8.ts) are U+FFFD to the matcher, as invalid UTF-8 is to Go's.
+    const at = (i: number) => {
+      if (i < 0 || i >= n) return -1;
+      const c = input[i] as number;
+      return c >= 0xdc80 && c <= 0xdcff ? 0xfffd : c;
+    };
 
     // The epsilon closure of pc at position p, appended to q in priority order (Go's m.add).
     const add = (q: Queue, pc0: number, p: number, caps: number[], cond: number) => {

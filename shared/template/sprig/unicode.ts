@@ -76,9 +76,15 @@ export function toTitle(r: number): number {
   return toUpper(r);
 }
 
-/** strings.Map over runes. */
+/** strings.Map over runes (a byte that is not UTF-8, kept as an escape, is Go's RuneError). */
 export function mapRunes(s: string, f: (r: number) => number): string {
   let out = '';
-  for (const c of s) out += String.fromCodePoint(f(c.codePointAt(0) ?? 0));
+  for (const c of s) out += String.fromCodePoint(f(runeOf(c)));
   return out;
+}
+
+/** The rune of one character of a Go string: escaped bytes (lone U+DC80..U+DCFF) are U+FFFD. */
+export function runeOf(c: string): number {
+  const r = c.codePointAt(0) ?? 0;
+  return r >= 0xdc80 && r <= 0xdcff ? 0xfffd : r;
 }
