@@ -20,14 +20,17 @@ describe('shared/template', () => {
     expect(files.length).toBeGreaterThan(5);
   });
 
-  it.each(files.map((f) => [relative(root, f), f]))('%s imports only shared/template and no Node API', (_name, file) => {
-    const text = readFileSync(file as string, 'utf8');
-    for (const [, spec] of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
-      expect(spec, `${file} imports ${spec}`).toMatch(/^\.\.?\//);
-      const target = resolve(dirname(file as string), spec as string);
-      expect(target.startsWith(root), `${file} imports ${spec} from outside shared/template`).toBe(true);
-    }
-    expect(text).not.toMatch(/\bimport\(/);
-    expect(text).not.toMatch(/\bBuffer\b|\bprocess\.|\brequire\(/);
-  });
+  it.each(files.map((f) => [relative(root, f), f]))(
+    '%s imports only shared/template and no Node API',
+    (_name, file) => {
+      const text = readFileSync(file as string, 'utf8');
+      for (const [, spec] of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
+        expect(spec, `${file} imports ${spec}`).toMatch(/^\.\.?\//);
+        const target = resolve(dirname(file as string), spec as string);
+        expect(target.startsWith(root), `${file} imports ${spec} from outside shared/template`).toBe(true);
+      }
+      expect(text).not.toMatch(/\bimport\(/);
+      expect(text).not.toMatch(/\bBuffer\b|\bprocess\.|\brequire\(/);
+    },
+  );
 });
