@@ -43,7 +43,7 @@ export interface ExecLimits {
 export const DEFAULT_LIMITS: ExecLimits = {
   maxOutput: 16 * 1024 * 1024,
   maxDepth: 1000,
-  maxSteps: 20_000_000,
+  maxSteps: 10_000_000,
 };
 
 /** An execution error: Go's message and the node it happened at. */
@@ -129,6 +129,11 @@ export class Executor {
   run(tree: Tree, dot: Value): string {
     this.walk(dot, tree.root);
     return this.out;
+  }
+
+  /** Where execution is (or was when it stopped). */
+  position(): number {
+    return this.node?.pos ?? 0;
   }
 
   errorf(message: string): never {
