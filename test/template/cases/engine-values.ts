@@ -16,10 +16,10 @@ const numbers = {
   small: 0.0001,
   smaller: 0.00001,
   tiny: 1e-7,
-  pi: 3.141592653589793,
+  pi: Math.PI,
   third: 1 / 3,
   maxSafe: 9007199254740991,
-  beyondSafe: 9007199254740993,
+  beyondSafe: 9007199254740992,
   huge: 1.7976931348623157e308,
   denormal: 5e-324,
   money: 19.99,
@@ -145,5 +145,25 @@ export const cases: TemplateCase[] = [
     name: 'types of JSON values',
     template: '{{ printf "%T|%T|%T|%T|%T|%T" .s .n .b .l .m .z }}',
     values: { s: '', n: 1, b: true, l: [], m: {}, z: null },
+  },
+  {
+    name: 'string literal with bytes that are not UTF-8',
+    template: '{{ "\\xff\\xfe" }}|{{ len "\\xff\\xfe" }}|{{ "\\xc3" }}{{ "\\xa9" }}',
+  },
+  {
+    name: 'printf of bytes that are not UTF-8',
+    template: '{{ printf "%q %x %+q %5s|%-3s|" "\\xe2\\x82" "\\xff" "a\\xffb" "\\xff" "\\xfe" }}',
+  },
+  {
+    name: 'bytes joined back into a character',
+    template: '{{ printf "%q" (printf "%s%s" "\\xe2\\x82" "\\xac") }} {{ len (print "\\xe2" "\\x82\\xac") }}',
+  },
+  {
+    name: 'escapers on bytes that are not UTF-8',
+    template: '{{ js "\\xff" }} {{ html "\\xff<" }} {{ urlquery "\\xff" }}',
+  },
+  {
+    name: 'map keys compared by bytes',
+    template: '{{ lt "\\xff" "\\u00ff" }} {{ lt "\\uffff" "\\U0001F600" }}',
   },
 ];
