@@ -14,20 +14,37 @@ interface Extra {
   canFail?: boolean;
 }
 
-/** A GoFunc; the engine has converted each argument to its declared Go type (nil arrives as null). */
+/** A sprig function: a Go signature and its implementation (nil arrives as null). */
+class SprigFunc implements GoFunc {
+  readonly variadic: GoType | undefined;
+  readonly canFail: boolean;
+
+  constructor(
+    readonly params: readonly GoType[],
+    readonly result: GoType,
+    private readonly impl: (...args: Value[]) => Value,
+    extra: Extra,
+  ) {
+    this.variadic = extra.variadic;
+    this.canFail = extra.canFail === true;
+  }
+
+  call(...args: Value[]): Value {
+    for (let i = 0; i < args.length; i++) if (args[i] === undefined) args[i] = null;
+    return this.impl(...args);
+  }
+}
+
+const NO_EXTRA: Extra = {};
+
+/** A GoFunc; the engine has converted each argument to its declared Go type. */
 export function def(
   params: readonly GoType[],
   result: GoType,
   call: (...args: Value[]) => Value,
-  extra: Extra = {},
+  extra: Extra = NO_EXTRA,
 ): GoFunc {
-  return {
-    params,
-    result,
-    ...(extra.variadic !== undefined ? { variadic: extra.variadic } : {}),
-    ...(extra.canFail ? { canFail: true } : {}),
-    call: (...args: Value[]) => call(...args.map((a) => (a === undefined ? null : a))),
-  };
+  return new SprigFunc(params, result, call, extra);
 }
 
 /** Go's `panic` or returned error inside a function: the template stops with it. */

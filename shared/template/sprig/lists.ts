@@ -6,7 +6,7 @@ import { GoSlice, type Value } from '../value.js';
 import { toInt64 } from './conversion.js';
 import { empty } from './defaults.js';
 import { checkItems, def, fail, ifaces, int } from './go.js';
-import { deepEqual } from './reflect.js';
+import { deepEqual, equalityKey } from './reflect.js';
 
 /** The slice a list function works on, or Go's failure for anything else (nil panics in Go). */
 function slice(v: Value, what: (kind: string) => string): GoSlice {
@@ -14,6 +14,9 @@ function slice(v: Value, what: (kind: string) => string): GoSlice {
   if (v === null || v === undefined) fail('runtime error: invalid memory address or nil pointer dereference');
   return fail(what(kindName(v)));
 }
+
+/** Pairwise comparisons uniq may make among lists, maps and objects (it is quadratic). */
+const MAX_COMPARISONS = 2_000_000;
 
 const inList = (haystack: Value[], needle: Value): boolean => haystack.some((h) => deepEqual(needle, h));
 
@@ -73,9 +76,23 @@ export function listFuncs() {
     ifaces(slice(l, (k) => `Cannot compact on type ${k}`).items.filter((i) => !empty(i))),
   );
   const [uniq, mustUniq] = pair(['interface {}'], '[]interface {}', (l) => {
+    // Hash what has a key; only lists, maps and objects are compared one by one.
     const dest: Value[] = [];
+    const seen = new Set<string>();
+    const composite: Value[] = [];
+    let compared = 0;
     for (const item of slice(l, (k) => `Cannot find uniq on type ${k}`).items) {
-      if (!inList(dest, item)) dest.push(item);
+      const key = equalityKey(item);
+      if (key !== undefined) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      } else if (typeof item !== 'number') {
+        compared += composite.length;
+        if (compared > MAX_COMPARISONS) fail(`uniq: more than ${MAX_COMPARISONS} comparisons`);
+        if (inList(composite, item)) continue;
+        composite.push(item);
+      }
+      dest.push(item);
     }
     return ifaces(dest);
   });
@@ -143,7 +160,7 @@ export function listFuncs() {
         for (const l of lists) {
           const items = slice(l, (k) => `Cannot concat type ${k} as list`).items;
           checkItems(res.length + items.length, 'concat');
-          res.push(...items);
+          for (const item of items) res.push(item);
         }
         return ifaces(res);
       },

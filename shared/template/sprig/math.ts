@@ -197,8 +197,17 @@ export function untilStep(start: bigint, stop: bigint, step: bigint): bigint[] {
     count = (stop - start + (step - 1n)) / step;
   }
   checkItems(Number(count), 'range');
-  const out: bigint[] = [];
-  for (let i = 0n, v = start; i < count; i++, v += step) out.push(v);
+  const n = Number(count);
+  const out = new Array<bigint>(n);
+  const safe = (x: bigint) => x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER);
+  if (safe(start) && safe(stop) && safe(step)) {
+    // BigInt arithmetic allocates on every step; numbers are exact in this range.
+    const s0 = Number(start);
+    const d = Number(step);
+    for (let i = 0; i < n; i++) out[i] = BigInt(s0 + i * d);
+  } else {
+    for (let i = 0, v = start; i < n; i++, v += step) out[i] = v;
+  }
   return out;
 }
 

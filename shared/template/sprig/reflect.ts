@@ -2,10 +2,13 @@
 // names come from the engine's fmt, so `typeOf` prints exactly what `printf "%T"` does.
 import { kindName, typeName } from '../fmt.js';
 import { GoInt, GoMap, GoSlice, type Value } from '../value.js';
-import { def, str } from './go.js';
+import { def, fail, str } from './go.js';
+
+const MAX_DEPTH = 10_000;
 
 /** reflect.DeepEqual over template values (types must match exactly: 1 is not int64 1). */
-export function deepEqual(a: Value, b: Value): boolean {
+export function deepEqual(a: Value, b: Value, depth = 0): boolean {
+  if (depth > MAX_DEPTH) fail('deepEqual: values nested too deeply');
   const an = a === null || a === undefined;
   const bn = b === null || b === undefined;
   if (an || bn) return an && bn;
@@ -14,12 +17,12 @@ export function deepEqual(a: Value, b: Value): boolean {
   if (a instanceof GoInt) return b instanceof GoInt && a.type === b.type && a.value === b.value;
   if (a instanceof GoSlice) {
     if (!(b instanceof GoSlice) || a.elem !== b.elem || a.items.length !== b.items.length) return false;
-    return a.items.every((x, i) => deepEqual(x, b.items[i]));
+    return a.items.every((x, i) => deepEqual(x, b.items[i], depth + 1));
   }
   if (a instanceof GoMap) {
     if (!(b instanceof GoMap) || a.elem !== b.elem || a.entries.size !== b.entries.size) return false;
     for (const [k, x] of a.entries) {
-      if (!b.entries.has(k) || !deepEqual(x, b.entries.get(k))) return false;
+      if (!b.entries.has(k) || !deepEqual(x, b.entries.get(k), depth + 1)) return false;
     }
     return true;
   }
@@ -42,4 +45,23 @@ export function reflectFuncs() {
     kindIs: def(['string', 'interface {}'], 'bool', (t, v) => str(t) === kindOf(v)),
     deepEqual: def(['interface {}', 'interface {}'], 'bool', (a, b) => deepEqual(a, b)),
   };
+}
+
+/**
+ * A key equal for two values exactly when deepEqual says so, for the values that have one
+ * (nil, bools, numbers, strings, ints); undefined for lists, maps and objects.
+ */
+export function equalityKey(v: Value): string | undefined {
+  if (v === null || v === undefined) return 'nil';
+  switch (typeof v) {
+    case 'boolean':
+      return v ? 'b1' : 'b0';
+    case 'string':
+      return `s${v}`;
+    case 'number':
+      // NaN equals nothing, not even itself; -0 equals 0.
+      return Number.isNaN(v) ? undefined : `f${v === 0 ? 0 : v}`;
+  }
+  if (v instanceof GoInt) return `i${v.type}:${v.value}`;
+  return undefined;
 }

@@ -15,7 +15,7 @@ export class RegexpLimitError extends Error {}
 /** Compiled program size beyond which a pattern is refused (Go allows more; we bound memory). */
 const MAX_INSTS = 200_000;
 /** Thread steps one match may take before the search is abandoned. */
-const MAX_STEPS = 50_000_000;
+const MAX_STEPS = 10_000_000;
 const MAX_NESTING = 1000;
 
 // --- case folding (unicode.SimpleFold orbits) ---------------------------------------------------

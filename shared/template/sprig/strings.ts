@@ -474,12 +474,14 @@ const byCodePoint = (a: string, b: string): number => {
   return x.length - y.length;
 };
 
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** sort.Strings: byte order of the UTF-8 encodings, which is code point order. */
 export function sortStrings(items: string[]): string[] {
-  return items.sort((a, b) => (a < b && isBmpSafe(a, b) ? -1 : byCodePoint(a, b)));
+  // UTF-16 order is code point order unless a surrogate meets a character at U+E000 or above.
+  const simple = items.every((s) => !/[\ud800-\uffff]/.test(s));
+  return items.sort(simple ? byCodeUnit : byCodePoint);
 }
-// UTF-16 order equals code point order unless a surrogate meets a character at U+E000 or above.
-const isBmpSafe = (a: string, b: string): boolean => !/[\ud800-\uffff]/.test(a) && !/[\ud800-\uffff]/.test(b);
 
 function splitMap(parts: string[]): Value {
   checkItems(parts.length, 'split');

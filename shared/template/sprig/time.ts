@@ -25,31 +25,52 @@ export function fixedZone(name: string, offset: number): Location {
   return { name, lookup: () => ({ abbr: name, offset }) };
 }
 
-// Abbreviations tzdata has where Intl's English names are "GMT+n".
-const ABBREVIATIONS: Record<string, [string, string]> = {
-  'Asia/Tokyo': ['JST', 'JDT'],
-  'Asia/Seoul': ['KST', 'KDT'],
-  'Asia/Kolkata': ['IST', 'IST'],
-  'Asia/Calcutta': ['IST', 'IST'],
-  'Asia/Shanghai': ['CST', 'CDT'],
-  'Asia/Hong_Kong': ['HKT', 'HKST'],
-  'Asia/Jerusalem': ['IST', 'IDT'],
-  'Asia/Karachi': ['PKT', 'PKST'],
-  'Asia/Manila': ['PST', 'PDT'],
-  'Asia/Jakarta': ['WIB', 'WIB'],
-  'Europe/Moscow': ['MSK', 'MSD'],
-  'Australia/Sydney': ['AEST', 'AEDT'],
-  'Australia/Melbourne': ['AEST', 'AEDT'],
-  'Australia/Brisbane': ['AEST', 'AEDT'],
-  'Australia/Adelaide': ['ACST', 'ACDT'],
-  'Australia/Darwin': ['ACST', 'ACDT'],
-  'Australia/Perth': ['AWST', 'AWDT'],
-  'Pacific/Auckland': ['NZST', 'NZDT'],
-  'Africa/Johannesburg': ['SAST', 'SAST'],
-  'Africa/Lagos': ['WAT', 'WAT'],
-  'Africa/Nairobi': ['EAT', 'EAT'],
-  'Africa/Cairo': ['EET', 'EEST'],
+// Zone abbreviations of tzdata (as Go prints them) where Intl's English names are "GMT+n" or
+// differ: "std/dst" (or one name) and the zones using them.
+const TZDATA_ABBREVIATIONS: Record<string, string> = {
+  EAT: 'Africa/Addis_Ababa Africa/Asmera Africa/Dar_es_Salaam Africa/Djibouti Africa/Kampala Africa/Mogadishu Indian/Antananarivo Indian/Comoro Indian/Mayotte Africa/Nairobi',
+  WAT: 'Africa/Bangui Africa/Brazzaville Africa/Douala Africa/Kinshasa Africa/Libreville Africa/Luanda Africa/Malabo Africa/Ndjamena Africa/Niamey Africa/Porto-Novo Africa/Lagos',
+  CAT: 'Africa/Blantyre Africa/Bujumbura Africa/Gaborone Africa/Harare Africa/Juba Africa/Khartoum Africa/Kigali Africa/Lubumbashi Africa/Lusaka Africa/Maputo Africa/Windhoek',
+  SAST: 'Africa/Maseru Africa/Mbabane Africa/Johannesburg',
+  'HST/HDT': 'America/Adak',
+  MST: 'America/Dawson America/Hermosillo America/Mazatlan America/Whitehorse',
+  'CST/CDT': 'America/Havana Asia/Shanghai',
+  'NST/NDT': 'America/St_Johns',
+  'AEST/AEDT':
+    'Antarctica/Macquarie Australia/Hobart Australia/Sydney Australia/Melbourne Australia/Brisbane',
+  'NZST/NZDT': 'Antarctica/McMurdo Pacific/Auckland',
+  '+00/+02': 'Antarctica/Troll',
+  WIT: 'Asia/Jayapura',
+  CST: 'Asia/Macau Asia/Taipei',
+  WITA: 'Asia/Makassar',
+  WIB: 'Asia/Pontianak Asia/Jakarta',
+  KST: 'Asia/Pyongyang Asia/Seoul',
+  'ACST/ACDT': 'Australia/Broken_Hill Australia/Adelaide Australia/Darwin',
+  AEST: 'Australia/Lindeman',
+  'GMT/IST': 'Europe/Dublin',
+  'GMT/BST': 'Europe/Guernsey Europe/Isle_of_Man Europe/Jersey',
+  MSK: 'Europe/Kirov Europe/Simferopol Europe/Volgograd Europe/Moscow',
+  ChST: 'Pacific/Guam Pacific/Saipan',
+  SST: 'Pacific/Midway Pacific/Pago_Pago',
+  JST: 'Asia/Tokyo',
+  IST: 'Asia/Kolkata Asia/Calcutta',
+  HKT: 'Asia/Hong_Kong',
+  'IST/IDT': 'Asia/Jerusalem',
+  PKT: 'Asia/Karachi',
+  PST: 'Asia/Manila',
+  AWST: 'Australia/Perth',
+  'EET/EEST': 'Africa/Cairo',
 };
+
+function knownAbbreviations(zone: string): [string, string] | undefined {
+  for (const [names, zones] of Object.entries(TZDATA_ABBREVIATIONS)) {
+    if (zones.split(' ').includes(zone)) {
+      const [std = '', dst = std] = names.split('/');
+      return [std, dst];
+    }
+  }
+  return undefined;
+}
 const EUROPEAN = new Set(['CET', 'CEST', 'EET', 'EEST', 'WET', 'WEST', 'BST', 'IST', 'GMT']);
 
 function intlZone(name: string): Location | undefined {
@@ -106,14 +127,11 @@ function intlZone(name: string): Location | undefined {
 }
 
 function abbreviation(name: string, us: string, gb: Intl.DateTimeFormat, ms: number, offset: number): string {
+  const known = knownAbbreviations(name);
+  if (known) return offset > standardOffset(name, ms) ? known[1] : known[0];
   if (!us.startsWith('GMT') || us === 'GMT') return us;
   const british = gb.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? '';
   if (EUROPEAN.has(british)) return british;
-  const known = ABBREVIATIONS[name];
-  if (known) {
-    const jan = intlOffset(name, ms, 0);
-    return offset > jan ? known[1] : known[0];
-  }
   const sign = offset < 0 ? '-' : '+';
   const abs = Math.abs(offset);
   const h = String(Math.floor(abs / 3600)).padStart(2, '0');
@@ -122,7 +140,7 @@ function abbreviation(name: string, us: string, gb: Intl.DateTimeFormat, ms: num
 }
 
 // The smaller of the zone's January and July offsets in the year of ms: its standard time.
-function intlOffset(name: string, ms: number, _month: number): number {
+function standardOffset(name: string, ms: number): number {
   const year = new Date(ms).getUTCFullYear();
   const f = new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'longOffset' });
   const off = (d: number) => {
