@@ -3,7 +3,8 @@
 // COMMANDER_SHUTDOWN_TIMEOUT and the process still exits.
 import { connect as netConnect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createToken, ensureWorkspace } from '../../shared/tokens.js';
+import { createToken } from '../../shared/tokens.js';
+import { ensureWorkspace } from '../../shared/workspaces.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
 import { type ApiResult, api, apiOnce, Processes, sleep, startGatewayProcess, tempDir } from './helpers.js';

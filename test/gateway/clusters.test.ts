@@ -176,7 +176,7 @@ describe('audit', () => {
       ['Cluster', 'create'],
       ['Cluster', 'update'],
       ['Cluster', 'destroy'],
-      ['ApiToken', 'create'],
+      ['AuthToken', 'create'],
     ]);
     for (const record of records) {
       expect(Object.keys(record).sort()).toEqual(
@@ -193,7 +193,7 @@ describe('audit', () => {
         ].sort(),
       );
       expect(record).toMatchObject({
-        user_type: 'ApiToken',
+        user_type: 'AuthToken',
         user_name: 'admin-alpha',
         workspace_slug: 'alpha',
       });
