@@ -18,6 +18,7 @@ import { auditRoutes } from './api/audit.js';
 import { clusterRoutes } from './api/clusters.js';
 import { globalRoleRoutes } from './api/global-roles.js';
 import { healthRoutes } from './api/health.js';
+import { registryRoutes } from './api/registries.js';
 import { resourceRoutes } from './api/resources.js';
 import { FORMATS } from './api/schemas.js';
 import { taskRoutes } from './api/tasks.js';
@@ -106,6 +107,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       resourceRoutes(api, deps);
       telemetryRoutes(api, deps);
       auditRoutes(api, deps);
+      registryRoutes(api, deps);
       workspaceRoutes(api, deps);
       globalRoleRoutes(api);
       workspaceRoleBindingRoutes(api, deps);

@@ -3,6 +3,7 @@
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
 import { issueEnrollmentToken } from '../../shared/enrollment.js';
+import { dockerCfg, installerRegistry } from '../../shared/registries.js';
 import type { SigningKey } from '../../shared/signing-key.js';
 import { renderBundle } from '../bundle.js';
 import { loadCluster, pinHostKey, setStatus } from '../cluster-record.js';
@@ -57,6 +58,11 @@ export function installTask(deps: InstallDeps): TaskHandler {
         24 * 3600,
       );
       secret(token.token);
+      const registry = await installerRegistry(sql, deps.encryptor, cluster.id);
+      if (registry?.auth) {
+        secret(registry.auth);
+        secret(dockerCfg(registry.imagesRepo, registry.auth));
+      }
       const files = renderBundle({
         clusterId: cluster.id,
         agentUrl: `${deps.publicUrl}/agent_api/${cluster.id}`,
@@ -64,6 +70,7 @@ export function installTask(deps: InstallDeps): TaskHandler {
         allow: cluster.allowedTargets,
         directory,
         image: deps.agentImage,
+        registry,
       });
       await ssh.upload(directory, files);
       await log(`uploaded ${files.map((f) => f.name).join(', ')} to ${directory}`);

@@ -45,7 +45,9 @@ export interface ApiResponse {
   headers: Record<string, string>;
 }
 
-export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  options: { oidc?: OidcConfig; /** Every log line the gateway writes (level trace), when given. */ logs?: string[] } = {},
+): Promise<TestGateway> {
   const db = await freshDatabase();
   const encryptor = await Encryptor.create(testKeys());
   await checkEncryptionKeys(db.sql, encryptor);
@@ -55,7 +57,9 @@ export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Pro
   const app = await buildServer({
     sql: db.sql,
     encryptor,
-    logger: createLogger('silent', 'test'),
+    logger: options.logs
+      ? createLogger('trace', 'test', { write: (line: string) => void options.logs?.push(line) })
+      : createLogger('silent', 'test'),
     metrics: createMetrics(db.sql, 'commander-test', 5),
     printAudit: (...records) => {
       for (const record of records) {
