@@ -46,7 +46,11 @@ export interface ApiResponse {
 }
 
 export async function startTestGateway(
-  options: { oidc?: OidcConfig; /** Every log line the gateway writes (level trace), when given. */ logs?: string[] } = {},
+  options: {
+    oidc?: OidcConfig;
+    /** Every log line the gateway writes (level trace), when given. */
+    logs?: string[];
+  } = {},
 ): Promise<TestGateway> {
   const db = await freshDatabase();
   const encryptor = await Encryptor.create(testKeys());
