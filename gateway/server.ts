@@ -16,6 +16,7 @@ import { signingKeyLoader } from '../shared/signing-key.js';
 import { roleAllows } from '../shared/tokens.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
+import { clusterTemplateRoutes } from './api/cluster-templates.js';
 import { clusterRoutes } from './api/clusters.js';
 import { healthRoutes } from './api/health.js';
 import { resourceRoutes } from './api/resources.js';
@@ -101,6 +102,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
     async (api) => {
       api.addHook('onRequest', authorize);
       clusterRoutes(api, deps);
+      clusterTemplateRoutes(api, deps);
       agentRoutes(api, deps, signingKey);
       tokenRoutes(api, deps);
       taskRoutes(api, deps);

@@ -17,6 +17,8 @@ export interface Actor {
  */
 export const AUDIT_VOCABULARY = {
   Cluster: ['create', 'update', 'update_resources', 'destroy'],
+  ClusterTemplate: ['create', 'update', 'destroy'],
+  ClusterTemplateVersion: ['create', 'update'],
   ApiToken: ['create', 'destroy'],
   AgentToken: ['create'],
   Agent: ['revoke'],

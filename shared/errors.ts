@@ -14,6 +14,12 @@ export const errorCatalogue = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
   NAME_TAKEN: { status: 409, message: 'the name is already taken' },
   CONFLICT: { status: 409, message: 'the object changed state' },
+  REVISION_CONFLICT: {
+    status: 409,
+    message: 'revision_conflict: the object changed since current_revision; read it again and retry',
+  },
+  VERSION_IN_USE: { status: 409, message: 'a cluster uses this template version; make a new version' },
+  INVALID_VALUES: { status: 422, message: "the values do not match the template version's params" },
   NOT_READY: { status: 503, message: 'not ready' },
   BUSY: { status: 503, message: 'too much work in progress; retry in a few seconds' },
   UPGRADE_REQUIRED: { status: 426, message: 'this endpoint speaks WebSocket only' },
