@@ -4,6 +4,8 @@
 import ssh2 from 'ssh2';
 import type { Encryptor } from '../shared/crypto.js';
 import { CommanderError } from '../shared/errors.js';
+import type { Params } from '../shared/params/schema.js';
+import { checkValues, type RecordReference } from '../shared/params/values.js';
 import type { VersionRow } from './cluster-templates.js';
 import type { ClusterColumns, ClusterRow, ConnectionHosts } from './clusters.js';
 import type { DcVariables, Rendered } from './render.js';
@@ -35,30 +37,18 @@ export function dcDomain(publicUrl: string): string {
   return new URL(publicUrl).host;
 }
 
-export interface ValueIssue {
-  key: string;
-  message: string;
-}
-
 /**
- * The values a version's params accept, defaults applied. Until the parameter schema's checker
- * is in, values pass as given.
+ * The values as the version's params take them (defaults applied, empty optional values left
+ * out, immutable ones held to `previous`), or 422 naming each bad key. Catalog parameters come
+ * back as record references: resolving and binding them is the inventory's (not here yet), so
+ * their values pass as given.
  */
-export function checkValues(
-  _params: unknown[],
-  values: Record<string, unknown>,
-  _previous?: Record<string, unknown>,
-): { values: Record<string, unknown>; errors: ValueIssue[] } {
-  return { values, errors: [] };
-}
-
-/** 422 naming each bad key, or the checked values. */
 export function checkedValues(
   version: VersionRow,
   values: Record<string, unknown>,
   previous?: Record<string, unknown>,
-): Record<string, unknown> {
-  const checked = checkValues(version.params, values, previous);
+): { values: Record<string, unknown>; records: RecordReference[] } {
+  const checked = checkValues(version.params as Params, values, { previous });
   if (checked.errors.length > 0) {
     const details = checked.errors.map((issue) => ({
       path: `body/values/${issue.key}`,
@@ -70,7 +60,7 @@ export function checkedValues(
       details,
     );
   }
-  return checked.values;
+  return { values: checked.values, records: checked.records };
 }
 
 export function renderVersion(

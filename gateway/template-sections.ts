@@ -30,8 +30,6 @@ export const TEMPLATE_LIMITS = {
   sectionChars: 256 * 1024,
   /** Characters one section may render to; more is a render error. */
   renderedChars: 4 * 1024 * 1024,
-  /** Items (fields and headers) in a version's params. */
-  params: 500,
   /** A template's or version's comment. */
   commentChars: 16 * 1024,
   /** Versions a template may be created with in one request. */

@@ -1,6 +1,8 @@
 // The bootstrap bundle uploaded to a master node: the agent's Kubernetes manifests rendered for
-// this cluster, its enrollment token, and an env file to start the agent without Kubernetes.
+// this cluster, its enrollment token, an env file to start the agent without Kubernetes, and the
+// configuration rendered from the cluster's template version.
 import { stringify } from 'yaml';
+import type { Configuration } from './cluster-record.js';
 
 export interface BundleInput {
   clusterId: string;
@@ -112,4 +114,9 @@ export function renderBundle(input: BundleInput): BundleFile[] {
     { name: 'enrollment-token', content: `${input.enrollmentToken}\n`, mode: 0o600 },
     { name: 'agent.env', content: env, mode: 0o600 },
   ];
+}
+
+/** The rendered configuration as bundle files (none for a cluster not made from a template). */
+export function configurationFiles(configuration: Configuration | undefined): BundleFile[] {
+  return Object.entries(configuration ?? {}).map(([name, content]) => ({ name, content, mode: 0o600 }));
 }

@@ -4,6 +4,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { type AuditRecord, diffChanges, recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
+import { Params, paramsProblems } from '../../shared/params/schema.js';
 import {
   archiveTemplate,
   auditedVersion,
@@ -39,17 +40,12 @@ import {
 
 const comment = Type.String({ maxLength: TEMPLATE_LIMITS.commentChars });
 const section = Type.String({ maxLength: TEMPLATE_LIMITS.sectionChars });
-// The input-parameter schema in Commander's format; checked item by item where values are checked.
-const params = Type.Array(Type.Record(Type.String(), Type.Unknown()), {
-  maxItems: TEMPLATE_LIMITS.params,
-  description: "the input-parameter schema: Commander's array of header and field items",
-});
 
 const versionInput = Type.Object(
   {
     name: Type.Optional(freeName),
     comment: Type.Optional(comment),
-    params: Type.Optional(params),
+    params: Type.Optional(Params),
     unusable: Type.Optional(
       Type.Boolean({ description: 'no cluster may be created from or switched to an unusable version' }),
     ),
@@ -161,6 +157,21 @@ function templateJson(row: TemplateRow, versions: Array<VersionRow | VersionSumm
   return { ...template, cluster_template_versions: versions };
 }
 
+/** The params rules a JSON Schema cannot say (duplicate keys, defaults of the wrong type…). */
+function checkParams(version: VersionBody, path: string): void {
+  const problems = paramsProblems((version.params ?? []) as Params).map((problem) => ({
+    path: `${path}/${problem.path}`,
+    message: problem.message,
+  }));
+  if (problems.length > 0) {
+    throw new CommanderError(
+      'VALIDATION_FAILED',
+      problems.map((problem) => `${problem.path} ${problem.message}`).join('; '),
+      problems,
+    );
+  }
+}
+
 /** What the audit trail records of a template. */
 function auditedTemplate(row: Pick<TemplateRow, 'name' | 'comment' | 'immutable'>) {
   return { name: row.name, comment: row.comment, immutable: row.immutable };
@@ -214,6 +225,9 @@ export function clusterTemplateRoutes(app: FastifyInstance, deps: GatewayDeps): 
     async (request, reply) => {
       const actor = actorOf(request);
       const input = request.body;
+      for (const [index, version] of (input.cluster_template_versions ?? []).entries()) {
+        checkParams(version as VersionBody, `body/cluster_template_versions/${index}`);
+      }
       const [template, records] = await sql.begin(async (tx) => {
         let row = await insertTemplate(tx, request.principal.workspaceId, input);
         const audits: AuditRecord[] = [
@@ -391,6 +405,7 @@ export function clusterTemplateRoutes(app: FastifyInstance, deps: GatewayDeps): 
     },
     async (request, reply) => {
       const actor = actorOf(request);
+      checkParams(request.body as VersionBody, 'body');
       const [version, record] = await sql.begin(async (tx) => {
         const template = await findTemplate(tx, request.principal.workspaceId, request.params.id, true);
         if (template.archived_at) {
@@ -442,6 +457,7 @@ export function clusterTemplateRoutes(app: FastifyInstance, deps: GatewayDeps): 
     async (request) => {
       const actor = actorOf(request);
       const input = request.body as VersionBody;
+      checkParams(input, 'body');
       const [version, record] = await sql.begin(async (tx) => {
         const { version: before, template } = await findVersion(
           tx,

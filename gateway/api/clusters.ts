@@ -427,7 +427,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           );
         }
         const { version } = await versionFor(sql, workspaceId, input.cluster_template_version_id, null);
-        const checked = checkedValues(version, input.values ?? {});
+        const checked = checkedValues(version, input.values ?? {}).values;
         const keys = generateKeyPair(id);
         rendered = await renderVersion(context, id, version, checked, keys);
         columns = {
@@ -576,7 +576,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           versionId,
           current.cluster_template_version_id,
         );
-        const checked = checkedValues(version, newValues, current.values);
+        const checked = checkedValues(version, newValues, current.values).values;
         keys = current.generated_ssh_private_key
           ? {
               publicKey: current.generated_ssh_public_key ?? '',
