@@ -123,11 +123,16 @@ export async function updateCluster(
   bump = true,
 ): Promise<ClusterRow> {
   try {
-    const set = Object.keys(columns).length > 0 ? tx`${tx(columns as never)},` : tx``;
-    const [row] = await tx<ClusterRow[]>`update clusters set ${set}
-        current_revision = current_revision + ${bump ? 1 : 0}, updated_at = now()
-      where id = ${id}
-      returning *, exists (select 1 from tasks t where t.cluster_id = clusters.id and t.status = 'running') as is_locked`;
+    const returning = tx`returning *,
+      exists (select 1 from tasks t where t.cluster_id = clusters.id and t.status = 'running') as is_locked`;
+    const step = bump ? 1 : 0;
+    // postgres.js reads `set ${columns}` as an update list only right after `set`.
+    const [row] =
+      Object.keys(columns).length > 0
+        ? await tx<ClusterRow[]>`update clusters set ${tx(columns as never)},
+            current_revision = current_revision + ${step}, updated_at = now() where id = ${id} ${returning}`
+        : await tx<ClusterRow[]>`update clusters set current_revision = current_revision + ${step},
+            updated_at = now() where id = ${id} ${returning}`;
     if (!row) throw new Error('cluster update lost');
     return row;
   } catch (error) {
