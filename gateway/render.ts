@@ -74,14 +74,17 @@ const DHCTL = 'dhctl.deckhouse.io/v1';
 /** Shorter lines of a key are not worth masking: they could match anything. */
 const MIN_SECRET_PART = 16;
 
-/** The fragments by which a secret is found in a text: whole, base64, and each long line of it. */
+/**
+ * The fragments by which a secret is found in a text: whole, escaped as in a quoted string
+ * (JSON, YAML, Go's %q), base64, and each long line of it.
+ */
 function secretParts(secret: string): string[] {
   if (secret.trim() === '') return [];
   const lines = secret
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line.length >= MIN_SECRET_PART);
-  return [secret, Buffer.from(secret).toString('base64'), ...lines];
+  return [secret, JSON.stringify(secret).slice(1, -1), Buffer.from(secret).toString('base64'), ...lines];
 }
 
 export function holdsSecret(text: string, secrets: string[]): boolean {

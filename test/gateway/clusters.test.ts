@@ -178,7 +178,9 @@ describe('clusters', () => {
     await gw.db
       .sql`update clusters set status = 'deleted', archived_at = now() where id = ${created.body.id}`;
     const names = async (query: string) =>
-      (await gw.request('GET', `/api/v1/clusters${query}`, { token })).body.map((c: { name: string }) => c.name);
+      (await gw.request('GET', `/api/v1/clusters${query}`, { token })).body.map(
+        (c: { name: string }) => c.name,
+      );
     // As in Commander: lists hold deleted clusters unless asked not to.
     expect(await names('')).toContain('old');
     expect(await names('?without_archived=true')).not.toContain('old');
