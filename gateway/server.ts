@@ -16,6 +16,7 @@ import { signingKeyLoader } from '../shared/signing-key.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
 import { catalogRoutes } from './api/catalogs.js';
+import { clusterTemplateRoutes } from './api/cluster-templates.js';
 import { clusterRoutes } from './api/clusters.js';
 import { globalRoleRoutes } from './api/global-roles.js';
 import { healthRoutes } from './api/health.js';
@@ -103,6 +104,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
     async (api) => {
       api.addHook('onRequest', authorizeRequest);
       clusterRoutes(api, deps);
+      clusterTemplateRoutes(api, deps);
       agentRoutes(api, deps, signingKey);
       tokenRoutes(api, deps);
       taskRoutes(api, deps);

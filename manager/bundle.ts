@@ -1,8 +1,10 @@
 // The bootstrap bundle uploaded to a master node: the agent's Kubernetes manifests rendered for
-// this cluster, its enrollment token, an env file to start the agent without Kubernetes, and the
-// cluster's container registry when it has one.
+// this cluster, its enrollment token, an env file to start the agent without Kubernetes, the
+// cluster's container registry when it has one, and the configuration rendered from the cluster's
+// template version.
 import { stringify } from 'yaml';
 import { dockerCfg, type InstallerRegistry } from '../shared/registries.js';
+import type { Configuration } from './cluster-record.js';
 
 export interface BundleInput {
   clusterId: string;
@@ -133,4 +135,9 @@ export function registryFile(registry: InstallerRegistry): BundleFile {
     dockercfg: dockerCfg(registry.imagesRepo, registry.auth),
   };
   return { name: 'registry.json', content: `${JSON.stringify(content, null, 2)}\n`, mode: 0o600 };
+}
+
+/** The rendered configuration as bundle files (none for a cluster not made from a template). */
+export function configurationFiles(configuration: Configuration | undefined): BundleFile[] {
+  return Object.entries(configuration ?? {}).map(([name, content]) => ({ name, content, mode: 0o600 }));
 }

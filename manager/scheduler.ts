@@ -8,7 +8,7 @@ export function scheduleReconciles(sql: Sql, logger: Logger, intervalMs: number)
     const queued = await sql`insert into tasks (cluster_id, kind)
       select c.id, 'reconcile' from clusters c
       where c.archived_at is null and c.ssh_host is not null
-        and c.status in ('in_sync', 'out_of_sync', 'change_error')
+        and c.status in ('in_sync', 'changing', 'change_failed')
         and not exists (select 1 from tasks t where t.cluster_id = c.id and t.kind in ('reconcile', 'install', 'delete')
           and (t.status in ('pending', 'running') or t.created_at > now() - ${intervalMs} * interval '1 millisecond'))
       on conflict do nothing

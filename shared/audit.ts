@@ -19,6 +19,8 @@ export interface Actor {
 export const AUDIT_VOCABULARY = {
   Cluster: ['create', 'update', 'update_resources', 'destroy'],
   AuthToken: ['create', 'destroy'],
+  ClusterTemplate: ['create', 'update', 'destroy'],
+  ClusterTemplateVersion: ['create', 'update'],
   AgentToken: ['create'],
   Agent: ['revoke'],
   Task: ['create', 'cancel'],

@@ -4,7 +4,7 @@
 import { revokeAgent } from '../../shared/agent-revocation.js';
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
-import { loadCluster, pinHostKey } from '../cluster-record.js';
+import { archiveCluster, loadCluster, pinHostKey } from '../cluster-record.js';
 import { command, type Installers, installerFor } from '../installers.js';
 import { connectSsh } from '../ssh.js';
 import type { TaskHandler } from '../worker.js';
@@ -41,8 +41,8 @@ export function deleteTask(deps: DeleteDeps): TaskHandler {
     }
     await sql.begin(async (tx) => {
       await revokeAgent(tx, cluster.id);
-      await tx`update clusters set status = 'archived', archived_at = now(), updated_at = now() where id = ${cluster.id}`;
+      await archiveCluster(tx, cluster.id);
     });
-    await log('archived');
+    await log('deleted (archived)');
   };
 }

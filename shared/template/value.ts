@@ -13,6 +13,12 @@
 //   []T                        GoSlice     (T named, e.g. "interface {}", "string", "int")
 //   map[string]T               GoMap       (iteration and printing in sorted key order)
 //   anything else              GoObject    (time.Time, *semver.Version, certificates, …)
+//
+// Strings are Go's byte strings: see utf8.ts for how bytes that are not valid UTF-8 are kept
+// (len, slicing and %x count bytes; utf8.ts has byteLength, sliceBytes, toBytes, fromBytes).
+
+import { formatFloat } from './strconv.js';
+import { wellFormed } from './utf8.js';
 
 export type IntType =
   | 'int'
@@ -83,16 +89,45 @@ export interface GoFunc {
 /** The error a GoFunc throws for Go's non-nil `error` result; the engine reports "error calling NAME: message". */
 export class GoFuncError extends Error {}
 
-/** Go's value from a decoded JSON document, as encoding/json's Unmarshal into interface{} makes it. */
+/**
+ * Go's value from a decoded JSON document, as encoding/json's Unmarshal into interface{} makes it
+ * (lone surrogates, which Go's decoder cannot produce, become U+FFFD).
+ */
 export function fromJson(json: unknown): Value {
   if (json === null || json === undefined) return null;
+  if (typeof json === 'string') return wellFormed(json);
   if (Array.isArray(json)) return new GoSlice('interface {}', json.map(fromJson));
   if (typeof json === 'object') {
     const entries = new Map<string, Value>();
     for (const [key, item] of Object.entries(json as Record<string, unknown>))
-      entries.set(key, fromJson(item));
+      entries.set(wellFormed(key), fromJson(item));
     return new GoMap('interface {}', entries);
   }
-  if (typeof json === 'boolean' || typeof json === 'string' || typeof json === 'number') return json;
+  if (typeof json === 'boolean' || typeof json === 'number') return json;
   throw new TypeError(`not a JSON value: ${typeof json}`);
+}
+
+/** complex128, what a template's imaginary constants (`2i`, `1+2i`) are. */
+export class GoComplex implements GoObject {
+  readonly goType = 'complex128';
+  readonly goKind = 'complex128';
+  constructor(
+    readonly re: number,
+    readonly im: number,
+  ) {}
+  format(): string {
+    const im = formatFloat(this.im, 'g', -1);
+    return `(${formatFloat(this.re, 'g', -1)}${im[0] === '-' || im[0] === '+' ? '' : '+'}${im}i)`;
+  }
+}
+
+/** Whether a value is a GoObject (rather than one of the other kinds of Value). */
+export function isGoObject(v: Value): v is GoObject {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof GoInt) &&
+    !(v instanceof GoSlice) &&
+    !(v instanceof GoMap)
+  );
 }

@@ -93,7 +93,7 @@ describe('gateway graceful shutdown', () => {
       // Its own connection, closed after the answer, as a client without keep-alive does.
       const put: Promise<ApiResult> = apiOnce(gateway.url, 'PUT', `/api/v1/clusters/${id}`, {
         token,
-        body: { values: { size: 2 } },
+        body: { name: 'locked', current_revision: 0, values: { size: 2 } },
       });
       put.catch(() => {});
       await waitForLockWait();
@@ -134,7 +134,10 @@ describe('gateway graceful shutdown', () => {
 
     const holder = await lockCluster(id);
     try {
-      const put = api(gateway.url, 'PUT', `/api/v1/clusters/${id}`, { token, body: { values: { size: 5 } } });
+      const put = api(gateway.url, 'PUT', `/api/v1/clusters/${id}`, {
+        token,
+        body: { name: 'locked', current_revision: 0, values: { size: 5 } },
+      });
       put.catch(() => {});
       await waitForLockWait();
       gateway.command.child.kill('SIGTERM');
@@ -158,7 +161,7 @@ describe('gateway graceful shutdown', () => {
     try {
       const put = api(gateway.url, 'PUT', `/api/v1/clusters/${id}`, {
         token,
-        body: { values: { size: 3 } },
+        body: { name: 'locked', current_revision: 0, values: { size: 3 } },
       }).then(
         (response) => response.status,
         () => 'failed' as const,
