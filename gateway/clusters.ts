@@ -46,7 +46,6 @@ export interface ClusterRow extends Record<RenderedField, string | null> {
   applied_cluster_configuration_rendered: string | null;
   applied_provider_specific_cluster_configuration_rendered: string | null;
   cluster_configuration_applied_at: Date | null;
-  pending_destructive_change_id: string | null;
   created_at: Date;
   updated_at: Date;
   archived_at: Date | null;

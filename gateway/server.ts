@@ -16,6 +16,7 @@ import { signingKeyLoader } from '../shared/signing-key.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
 import { catalogRoutes } from './api/catalogs.js';
+import { clusterChangeRequestRoutes } from './api/cluster-change-requests.js';
 import { clusterTemplateRoutes } from './api/cluster-templates.js';
 import { clusterRoutes } from './api/clusters.js';
 import { globalRoleRoutes } from './api/global-roles.js';
@@ -111,6 +112,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       resourceRoutes(api, deps);
       telemetryRoutes(api, deps);
       auditRoutes(api, deps);
+      clusterChangeRequestRoutes(api, deps);
       registryRoutes(api, deps);
       catalogRoutes(api, deps);
       recordRoutes(api, deps);

@@ -125,7 +125,7 @@ export async function markApplied(
         applied_provider_specific_cluster_configuration_rendered = ${cluster.stored.provider},
         cluster_configuration_applied_at = now()`
     : sql``;
-  await sql`update clusters set status = ${status}, pending_destructive_change_id = null, updated_at = now()
+  await sql`update clusters set status = ${status}, updated_at = now()
       ${extra.created ? sql`, was_created = true` : sql``} ${applied}
     where id = ${cluster.id}`;
 }

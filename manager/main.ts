@@ -1,4 +1,5 @@
 // The cluster manager's composition root: one replica, one task at a time.
+import { stdoutAuditPrinter } from '../shared/audit.js';
 import { FAILED_STATUS } from '../shared/cluster-status.js';
 import type { Config } from '../shared/config.js';
 import type { Database } from '../shared/db/open.js';
@@ -40,7 +41,14 @@ export async function startManager(config: Config, logger: Logger, db: Database)
         agentWaitMs: config.agentWaitMs,
       }),
       delete: deleteTask({ sql, encryptor, installers }),
-      reconcile: reconcileTask({ sql, encryptor, signingKey, installers, gatewayUrl: config.gatewayUrl }),
+      reconcile: reconcileTask({
+        sql,
+        encryptor,
+        signingKey,
+        installers,
+        gatewayUrl: config.gatewayUrl,
+        printAudit: stdoutAuditPrinter(),
+      }),
     },
     onFailed: async (tx, task) => {
       const status = FAILED_STATUS[task.kind as keyof typeof FAILED_STATUS];

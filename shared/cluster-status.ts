@@ -32,3 +32,10 @@ export const FAILED_STATUS = {
   reconcile: 'change_failed',
   delete: 'deletion_failed',
 } as const satisfies Record<string, ClusterStatus>;
+
+/** Where a change can be applied: the cluster exists, was created, and is not being deleted. */
+export const CONVERGEABLE_STATUSES = [
+  'in_sync',
+  'changing',
+  'change_failed',
+] as const satisfies readonly ClusterStatus[];

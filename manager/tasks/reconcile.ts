@@ -1,6 +1,14 @@
 // Reconcile: over the agent's tunnel only, bring the rendered configuration up to date in the
 // bundle directory, run the installer's check on the master node and act on its verdict: nothing,
-// converge (auto mode), or wait for approval of a destructive change.
+// converge (auto mode), or open a change request for a destructive change and converge once it is
+// approved.
+import { type Actor, type AuditPrinter, recordAudit } from '../../shared/audit.js';
+import {
+  type ChangeRequestRow,
+  cancelOpenRequests,
+  completeChangeRequest,
+  requestChange,
+} from '../../shared/change-requests.js';
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
 import { bounded } from '../../shared/lifecycle.js';
@@ -19,6 +27,8 @@ export interface ReconcileDeps {
   signingKey: () => Promise<SigningKey>;
   installers: Installers;
   gatewayUrl: string;
+  /** Prints the audit lines of change requests this replica opens. */
+  printAudit: AuditPrinter;
 }
 
 /** The verdict is among the last lines the check prints; older ones are not kept. */
@@ -126,22 +136,36 @@ async function act(
   await context.log(
     `check: ${verdict.status}${verdict.destructive_change_id ? ` (${verdict.destructive_change_id})` : ''}`,
   );
-  const approved = context.task.params.approve_destructive_change_id;
+  if (verdict.status === 'DestructiveOutOfSync') {
+    const request = await openChangeRequest(cluster.id, verdict.destructive_change_id ?? null, context, deps);
+    if (request.status !== 'approved') {
+      // A change that waits for approval is outstanding: `changing`.
+      await setStatus(sql, clusterId, 'changing');
+      await context.log(
+        `destructive change ${verdict.destructive_change_id ?? '(unnamed)'} waits for approval: ` +
+          `POST /api/v1/cluster_change_requests/${request.id}/approve`,
+      );
+      return;
+    }
+    await context.log(`change request ${request.id} is approved (by ${request.approved_by}): converging`);
+    await setStatus(sql, clusterId, 'changing');
+    await run(ssh, 'converge', command(installer.converge, bundle), context);
+    await sql.begin(async (tx) => {
+      await completeChangeRequest(tx, request.id);
+      await markApplied(tx, cluster, 'in_sync');
+    });
+    return;
+  }
+  // No destructive change is reported: a request still open for one is moot.
+  const cancelled = await cancelOpenRequests(sql, clusterId);
+  for (const request of cancelled) {
+    await context.log(`change request ${request.id} cancelled: the check no longer reports its change`);
+  }
   if (verdict.status === 'InSync') {
     await markApplied(sql, cluster, 'in_sync');
     return;
   }
-  // A change that waits (for approval, or for an operator) is outstanding: `changing`.
-  if (verdict.status === 'DestructiveOutOfSync' && approved !== verdict.destructive_change_id) {
-    await sql`update clusters set status = 'changing', pending_destructive_change_id = ${verdict.destructive_change_id ?? null},
-      updated_at = now() where id = ${clusterId}`;
-    await context.log(
-      `destructive change ${verdict.destructive_change_id} waits for approval: ` +
-        `POST /api/v1/clusters/${clusterId}/tasks {"kind":"reconcile","approve_destructive_change_id":"${verdict.destructive_change_id}"}`,
-    );
-    return;
-  }
-  if (verdict.status === 'OutOfSync' && cluster.values.auto_converge === false) {
+  if (cluster.values.auto_converge === false) {
     await setStatus(sql, clusterId, 'changing');
     await context.log('auto_converge is off: leaving the change for an operator');
     return;
@@ -149,4 +173,40 @@ async function act(
   await setStatus(sql, clusterId, 'changing');
   await run(ssh, 'converge', command(installer.converge, bundle), context);
   await markApplied(sql, cluster, 'in_sync');
+}
+
+/** The open request for the reported change; a new one is audited as this replica's doing. */
+async function openChangeRequest(
+  clusterId: string,
+  destructiveChangeId: string | null,
+  context: TaskContext,
+  deps: ReconcileDeps,
+): Promise<ChangeRequestRow> {
+  const { request, audit } = await deps.sql.begin(async (tx) => {
+    const opened = await requestChange(tx, clusterId, destructiveChangeId);
+    if (!opened.created) return { request: opened.request, audit: undefined };
+    const [workspace] = await tx<{ id: string; slug: string }[]>`
+      select w.id, w.slug from clusters c join workspaces w on w.id = c.workspace_id where c.id = ${clusterId}`;
+    const actor: Actor = {
+      userType: 'System',
+      userName: `manager ${context.replica}`,
+      remoteAddress: null,
+      requestUuid: context.task.id,
+      workspaceId: workspace?.id ?? null,
+      workspaceSlug: workspace?.slug ?? null,
+    };
+    const record = await recordAudit(tx, actor, {
+      auditableType: 'ClusterChangeRequest',
+      auditableId: opened.request.id,
+      action: 'create',
+      changes: {
+        cluster_id: clusterId,
+        destructive_change_id: destructiveChangeId,
+        ...(opened.cancelled.length > 0 ? { replaces: opened.cancelled.map((old) => old.id) } : {}),
+      },
+    });
+    return { request: opened.request, audit: record };
+  });
+  if (audit) deps.printAudit(audit);
+  return request;
 }

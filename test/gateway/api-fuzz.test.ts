@@ -142,11 +142,7 @@ const routes: Array<[string, string, fc.Arbitrary<unknown>]> = [
   ['POST', '/api/v1/cluster_templates/:template/versions', bodiesOf(versionFields)],
   ['PUT', '/api/v1/cluster_template_versions/:version', bodiesOf(versionFields)],
   ['POST', '/api/v1/clusters/:id/agent_tokens', bodiesOf({ expires_in: fc.oneof(fc.integer(), leaf) })],
-  [
-    'POST',
-    '/api/v1/clusters/:id/tasks',
-    bodiesOf({ kind: fc.constant('reconcile'), approve_destructive_change_id: hostileString }),
-  ],
+  ['POST', '/api/v1/clusters/:id/tasks', bodiesOf({ kind: fc.constant('reconcile') })],
   ['POST', '/api/v1/tokens', bodiesOf({ name: hostileString, role: fc.constantFrom('viewer', 'operator') })],
   ['POST', '/api/v1/tasks/:task/cancel', fc.oneof(json, deep)],
   ['DELETE', '/api/v1/tokens/:id', fc.oneof(json, deep)],

@@ -111,3 +111,6 @@ create table cluster_change_requests (
 create unique index cluster_change_requests_open on cluster_change_requests (cluster_id)
   where status in ('pending', 'approved');
 create index cluster_change_requests_cluster on cluster_change_requests (cluster_id, created_at);
+
+-- Approval moved from a task's parameters to change requests.
+alter table clusters drop column pending_destructive_change_id;
