@@ -37,6 +37,7 @@ export interface ClusterRow extends Record<RenderedField, string | null> {
   cluster_template_version_id: string | null;
   cluster_template_version_switched_at: Date | null;
   registry_id: string | null;
+  registry_mode: string;
   was_created: boolean;
   cluster_type: string | null;
   connection_hosts: ConnectionHosts | null;
@@ -165,4 +166,24 @@ export async function cancelPendingTasks(
 ): Promise<void> {
   await tx`update tasks set status = 'cancelled', finished_at = now(), error = 'replaced by a newer request'
     where cluster_id = ${clusterId} and status = 'pending' and kind = any(${kinds}::text[])`;
+}
+
+/** Each desired resource of a cluster as the agent last reported it, as Commander's clients read it. */
+export async function resourceStateResults(sql: Queryable, clusterId: string) {
+  const rows = await sql<
+    {
+      api_version: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      status: string;
+      message: string | null;
+    }[]
+  >`
+    select api_version, kind, namespace, name, status, message from cluster_resources
+    where cluster_id = ${clusterId} and desired order by position`;
+  return rows.map(({ message, ...resource }) => ({
+    ...resource,
+    errors: resource.status === 'failed' && message ? [message] : [],
+  }));
 }

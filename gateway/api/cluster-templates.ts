@@ -2,6 +2,7 @@
 // uses cannot change (a new version is a new row).
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { archiveNumberJson } from '../../shared/archive.js';
 import { type AuditRecord, diffChanges, recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
 import { Params, paramsProblems } from '../../shared/params/schema.js';
@@ -28,6 +29,7 @@ import { actorOf, typed } from '../request.js';
 import { checkRevision } from '../revision.js';
 import { SECTION_NAMES, TEMPLATE_LIMITS } from '../template-sections.js';
 import {
+  archivedFields,
   archivedQuery,
   currentRevision,
   freeName,
@@ -96,7 +98,7 @@ const versionSummarySchema = {
   properties: {
     id: uuid,
     cluster_template_id: uuid,
-    version: { type: 'integer' },
+    version: { type: 'string', description: 'the version number, as a string (as Commander answers)' },
     name: { type: 'string' },
     comment: { type: 'string' },
     unusable: { type: 'boolean' },
@@ -141,8 +143,7 @@ function templateSchema(versions: object) {
       cluster_template_versions: { type: 'array', items: versions },
       created_at: timestamp,
       updated_at: timestamp,
-      archived_at: nullableTimestamp,
-      archive_number: { type: ['integer', 'null'] },
+      ...archivedFields,
     },
   } as const;
 }
@@ -154,7 +155,16 @@ const templateListItem = templateSchema(versionSummarySchema);
 
 function templateJson(row: TemplateRow, versions: Array<VersionRow | VersionSummary>) {
   const { workspace_id: _workspace, ...template } = row;
-  return { ...template, cluster_template_versions: versions };
+  return {
+    ...template,
+    archive_number: archiveNumberJson(row.archive_number),
+    cluster_template_versions: versions.map(versionJson),
+  };
+}
+
+/** A version as answered: its number as a string, since Commander's clients decode it as one. */
+function versionJson<T extends { version: number }>(version: T): Omit<T, 'version'> & { version: string } {
+  return { ...version, version: String(version.version) };
 }
 
 /** The params rules a JSON Schema cannot say (duplicate keys, defaults of the wrong type…). */
@@ -386,7 +396,7 @@ export function clusterTemplateRoutes(app: FastifyInstance, deps: GatewayDeps): 
     },
     async (request) => {
       const template = await findTemplate(sql, request.principal.workspaceId, request.params.id);
-      return templateVersions(sql, template.id);
+      return (await templateVersions(sql, template.id)).map(versionJson);
     },
   );
 
@@ -426,7 +436,7 @@ export function clusterTemplateRoutes(app: FastifyInstance, deps: GatewayDeps): 
         return [created.version, audit] as const;
       });
       deps.printAudit(record);
-      return reply.status(201).send(version);
+      return reply.status(201).send(versionJson(version));
     },
   );
 
@@ -436,7 +446,8 @@ export function clusterTemplateRoutes(app: FastifyInstance, deps: GatewayDeps): 
       config: { role: 'viewer' },
       schema: { tags: ['cluster templates'], params: idParams, response: responses({ 200: versionSchema }) },
     },
-    async (request) => (await findVersion(sql, request.principal.workspaceId, request.params.id)).version,
+    async (request) =>
+      versionJson((await findVersion(sql, request.principal.workspaceId, request.params.id)).version),
   );
 
   api.put(
@@ -487,7 +498,7 @@ export function clusterTemplateRoutes(app: FastifyInstance, deps: GatewayDeps): 
         return [after, audit] as const;
       });
       deps.printAudit(record);
-      return version;
+      return versionJson(version);
     },
   );
 }

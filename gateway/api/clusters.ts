@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import ssh2 from 'ssh2';
+import { archiveNumberJson } from '../../shared/archive.js';
 import { diffChanges, recordAudit } from '../../shared/audit.js';
 import { CLUSTER_STATUSES } from '../../shared/cluster-status.js';
 import type { Queryable } from '../../shared/db/connect.js';
@@ -29,6 +30,7 @@ import {
   insertCluster,
   listClusters,
   queueTask,
+  resourceStateResults,
   updateCluster,
 } from '../clusters.js';
 import type { GatewayDeps } from '../deps.js';
@@ -39,6 +41,7 @@ import { RenderPool } from '../render-pool.js';
 import { actorOf, typed } from '../request.js';
 import { checkRevision } from '../revision.js';
 import {
+  archivedFields,
   archivedQuery,
   currentRevision,
   freeName,
@@ -50,6 +53,8 @@ import {
 } from './schemas.js';
 
 const MAX_TARGETS = 100;
+// What Commander answers for a cluster that never chose; its Go client sends it back on PUT.
+const DEFAULT_REGISTRY_MODE = 'Direct';
 const MAX_PRIVATE_KEY = 16 * 1024;
 
 // Free-form: its content is bounded where every JSON body is (gateway/input.ts: depth, text).
@@ -59,8 +64,14 @@ const allowedTargets = Type.Array(
   Type.String({ format: 'allow-entry', description: 'host:port, host:*, CIDR:port, [IPv6 CIDR]:port' }),
   { maxItems: MAX_TARGETS, uniqueItems: true },
 );
-const registryId = Type.Union([uuid, Type.Null()], {
-  description: 'the container registry the installer pulls from',
+const registryId = Type.Union([uuid, Type.Literal(''), Type.Null()], {
+  description: 'the container registry the installer pulls from ("" or null: none)',
+});
+const registryMode = Type.String({
+  minLength: 1,
+  maxLength: 32,
+  pattern: '^[A-Za-z]+$',
+  description: 'how the cluster reaches its registry, as Commander names it (default "Direct")',
 });
 
 const sshInput = Type.Object(
@@ -79,6 +90,7 @@ const clusterCreate = Type.Object(
     cluster_template_version_id: Type.Optional(uuid),
     values: Type.Optional(values),
     registry_id: Type.Optional(registryId),
+    registry_mode: Type.Optional(registryMode),
     ssh: Type.Optional(sshInput),
     allowed_targets: Type.Optional(allowedTargets),
   },
@@ -92,6 +104,7 @@ const clusterUpdate = Type.Object(
     cluster_template_version_id: Type.Optional(uuid),
     values: Type.Optional(values),
     registry_id: Type.Optional(registryId),
+    registry_mode: Type.Optional(registryMode),
     ssh: Type.Optional(Type.Union([sshInput, Type.Null()])),
     allowed_targets: Type.Optional(allowedTargets),
   },
@@ -131,6 +144,7 @@ const clusterProperties = {
   cluster_template_version_id: { type: ['string', 'null'], format: 'uuid' },
   cluster_template_version_switched_at: nullableTimestamp,
   registry_id: { type: ['string', 'null'], format: 'uuid' },
+  registry_mode: { type: 'string' },
   was_created: { type: 'boolean', description: 'false until an install succeeded' },
   is_locked: { type: 'boolean', description: 'a task runs for the cluster' },
   cluster_type: { ...stringOrNull, description: '"static" when its hosts come from SSHHost documents' },
@@ -193,14 +207,30 @@ const clusterProperties = {
         created_at: timestamp,
         updated_at: timestamp,
         archived_at: nullableTimestamp,
-        archive_number: { type: ['integer', 'null'] },
+        archive_number: { type: ['string', 'null'] },
+      },
+    },
+  },
+  resources_checked_at: nullableTimestamp,
+  resources_state_results: {
+    type: 'array',
+    description:
+      'one cluster only: each desired resource as the agent last reported it, errors when it failed',
+    items: {
+      type: 'object',
+      properties: {
+        api_version: { type: 'string' },
+        kind: { type: 'string' },
+        namespace: { type: 'string' },
+        name: { type: 'string' },
+        status: { type: 'string' },
+        errors: { type: 'array', items: { type: 'string' } },
       },
     },
   },
   created_at: timestamp,
   updated_at: timestamp,
-  archived_at: nullableTimestamp,
-  archive_number: { type: ['integer', 'null'] },
+  ...archivedFields,
 } as const;
 
 const clusterSchema = {
@@ -255,6 +285,46 @@ function connectionHostsOf(row: ClusterRow) {
   };
 }
 
+/** One cluster as answered on its own: with the rendered texts and per-resource results. */
+async function fullClusterJson(row: ClusterRow, deps: GatewayDeps) {
+  return {
+    ...clusterJson(row, deps, true),
+    resources_state_results: await resourceStateResults(deps.sql, row.id),
+  };
+}
+
+/**
+ * The agent's telemetry as Commander's clients read it: source "overview" (with the firing alerts
+ * Commander's scripts iterate, always a list) and "upmeter" (each component a probe, available 1 or 0).
+ */
+function agentData(row: ClusterRow) {
+  if (!row.telemetry || !row.telemetry_at) return [];
+  const item = (source: string, data: Record<string, unknown>) => ({
+    id: derivedUuid(`${row.id}/${source}`),
+    cluster_id: row.id,
+    source,
+    data,
+    created_at: row.telemetry_at,
+    updated_at: row.telemetry_at,
+    archived_at: null,
+    archive_number: null,
+  });
+  const components = Array.isArray(row.telemetry.components)
+    ? (row.telemetry.components as { name: string; ready: boolean }[])
+    : [];
+  return [
+    item('overview', { ...row.telemetry, warnings: { firing_alerts: [] } }),
+    item('upmeter', {
+      rows: [
+        {
+          group: 'components',
+          probes: components.map(({ name, ready }) => ({ probe: name, availability: ready ? 1 : 0 })),
+        },
+      ],
+    }),
+  ];
+}
+
 /** `full`: with the rendered texts (one cluster); lists leave them out. */
 function clusterJson(row: ClusterRow, deps: GatewayDeps, full: boolean) {
   const sync = syncState(row);
@@ -268,6 +338,7 @@ function clusterJson(row: ClusterRow, deps: GatewayDeps, full: boolean) {
     cluster_template_version_id: row.cluster_template_version_id,
     cluster_template_version_switched_at: row.cluster_template_version_switched_at,
     registry_id: row.registry_id,
+    registry_mode: row.registry_mode,
     was_created: row.was_created,
     is_locked: row.is_locked || row.status === 'delete',
     cluster_type: row.cluster_type,
@@ -282,20 +353,8 @@ function clusterJson(row: ClusterRow, deps: GatewayDeps, full: boolean) {
         ? 'no report from the agent for three sync intervals'
         : row.resources_sync_message,
     resources_reported_at: row.resources_reported_at,
-    cluster_agent_data: row.telemetry
-      ? [
-          {
-            id: derivedUuid(`${row.id}/overview`),
-            cluster_id: row.id,
-            source: 'overview',
-            data: row.telemetry,
-            created_at: row.telemetry_at,
-            updated_at: row.telemetry_at,
-            archived_at: null,
-            archive_number: null,
-          },
-        ]
-      : [],
+    cluster_agent_data: agentData(row),
+    resources_checked_at: row.resources_reported_at,
     ssh: row.ssh_host
       ? {
           host: row.ssh_host,
@@ -311,7 +370,7 @@ function clusterJson(row: ClusterRow, deps: GatewayDeps, full: boolean) {
     created_at: row.created_at,
     updated_at: row.updated_at,
     archived_at: row.archived_at,
-    archive_number: row.archive_number,
+    archive_number: archiveNumberJson(row.archive_number),
   };
 }
 
@@ -455,7 +514,8 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           id,
           workspace_id: workspaceId,
           name: input.name,
-          registry_id: input.registry_id ?? null,
+          registry_id: input.registry_id || null,
+          registry_mode: input.registry_mode ?? DEFAULT_REGISTRY_MODE,
           values: tx.json((columns.values ?? {}) as never),
           ...(columns.connection_hosts
             ? { connection_hosts: tx.json(columns.connection_hosts as never) }
@@ -479,7 +539,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
         return [created, record] as const;
       });
       deps.printAudit(audit);
-      return reply.status(201).send(clusterJson(row, deps, true));
+      return reply.status(201).send(await fullClusterJson(row, deps));
     },
   );
 
@@ -522,7 +582,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       schema: { tags: ['clusters'], params: idParams, response: responses({ 200: clusterSchema }) },
     },
     async (request) =>
-      clusterJson(await findCluster(sql, request.principal.workspaceId, request.params.id), deps, true),
+      fullClusterJson(await findCluster(sql, request.principal.workspaceId, request.params.id), deps),
   );
 
   api.put(
@@ -597,7 +657,8 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
         const changed = switched || !isDeepStrictEqual(renderColumns.values ?? newValues, before.values);
         const columns: ClusterColumns = {
           name: input.name,
-          registry_id: input.registry_id ?? null,
+          registry_id: input.registry_id || null,
+          registry_mode: input.registry_mode ?? DEFAULT_REGISTRY_MODE,
           ...(input.allowed_targets === undefined ? {} : { allowed_targets: input.allowed_targets }),
         };
         if (rendered) {
@@ -685,7 +746,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       });
       api.invalidations.publish({ table: 'clusters', id: row.id });
       deps.printAudit(audit);
-      return clusterJson(row, deps, true);
+      return fullClusterJson(row, deps);
     },
   );
 
@@ -721,7 +782,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
         return [after, record] as const;
       });
       if (audit) deps.printAudit(audit);
-      return clusterJson(row, deps, true);
+      return fullClusterJson(row, deps);
     },
   );
 }

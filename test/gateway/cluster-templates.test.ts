@@ -57,7 +57,7 @@ describe('cluster templates', () => {
     expect(template.current_cluster_template_version_id).toBe(version.id);
     expect(version).toMatchObject({
       cluster_template_id: template.id,
-      version: 1,
+      version: '1',
       name: 'v1',
       comment: 'first',
       unusable: false,
@@ -77,7 +77,7 @@ describe('cluster templates', () => {
     expect(item.cluster_template_versions[0]).toEqual({
       id: version.id,
       cluster_template_id: template.id,
-      version: 1,
+      version: '1',
       name: 'v1',
       comment: 'first',
       unusable: false,
@@ -97,7 +97,7 @@ describe('cluster templates', () => {
       body: { name: 'with pods', params, cluster_configuration: 'podSubnetCIDR: {{ .podSubnet }}\n' },
     });
     expect(second.status, second.text).toBe(201);
-    expect(second.body).toMatchObject({ version: 2, name: 'with pods', cluster_template_id: template.id });
+    expect(second.body).toMatchObject({ version: '2', name: 'with pods', cluster_template_id: template.id });
     const after = (await gw.request('GET', `/api/v1/cluster_templates/${template.id}`, { token: viewer }))
       .body;
     expect(after.current_cluster_template_version_id).toBe(second.body.id);
@@ -105,9 +105,9 @@ describe('cluster templates', () => {
     const versions = (
       await gw.request('GET', `/api/v1/cluster_templates/${template.id}/versions`, { token: viewer })
     ).body;
-    expect(versions.map((v: { id: string; version: number }) => [v.id, v.version])).toEqual([
-      [first.id, 1],
-      [second.body.id, 2],
+    expect(versions.map((v: { id: string; version: string }) => [v.id, v.version])).toEqual([
+      [first.id, '1'],
+      [second.body.id, '2'],
     ]);
     expect(versions[0]).toEqual(first);
   });
@@ -253,7 +253,7 @@ describe('cluster templates', () => {
     const deleted = await gw.request('DELETE', `/api/v1/cluster_templates/${first.id}`, { token: operator });
     expect(deleted.status).toBe(200);
     expect(deleted.body.archived_at).not.toBeNull();
-    expect(deleted.body.archive_number).toBe(1);
+    expect(deleted.body.archive_number).toBe('1');
     expect(
       (await gw.request('DELETE', `/api/v1/cluster_templates/${first.id}`, { token: operator })).body,
     ).toEqual(deleted.body);
@@ -261,7 +261,7 @@ describe('cluster templates', () => {
     expect(await names('?without_archived=true')).not.toContain('short-lived');
     const again = (await create({ name: 'short-lived' })).body;
     const second = await gw.request('DELETE', `/api/v1/cluster_templates/${again.id}`, { token: operator });
-    expect(second.body.archive_number).toBe(2);
+    expect(second.body.archive_number).toBe('2');
     expect(
       (
         await gw.request('GET', `/api/v1/cluster_templates/${first.id}?without_archived=true`, {

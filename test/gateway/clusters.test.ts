@@ -54,13 +54,20 @@ describe('clusters', () => {
       cluster_agent_data: [],
       archive_number: null,
       desired_resources_rendered: null,
+      registry_mode: 'Direct',
+      resources_state_results: [],
+      cluster_agent_data: [],
     });
     // Milliseconds and an offset.
     expect(cluster.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$/);
 
     expect((await gw.request('GET', `/api/v1/clusters/${cluster.id}`, { token })).body).toEqual(cluster);
-    // Lists leave the rendered texts out.
-    const listed = Object.fromEntries(Object.entries(cluster).filter(([key]) => !key.endsWith('_rendered')));
+    // Lists leave the rendered texts and per-resource results out.
+    const listed = Object.fromEntries(
+      Object.entries(cluster).filter(
+        ([key]) => !key.endsWith('_rendered') && key !== 'resources_state_results',
+      ),
+    );
     expect((await gw.request('GET', '/api/v1/clusters', { token })).body).toEqual([listed]);
 
     // PUT replaces the whole object and carries the revision read.
