@@ -56,7 +56,6 @@ describe('clusters', () => {
       desired_resources_rendered: null,
       registry_mode: 'Direct',
       resources_state_results: [],
-      cluster_agent_data: [],
     });
     // Milliseconds and an offset.
     expect(cluster.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$/);
