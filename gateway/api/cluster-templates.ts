@@ -34,7 +34,6 @@ import {
   currentRevision,
   freeName,
   idParams,
-  nullableTimestamp,
   responses,
   timestamp,
   uuid,
