@@ -20,7 +20,12 @@ export interface Command {
   summary: string;
   usage: string;
   options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
-  run(values: Record<string, string | boolean | (string | boolean)[] | undefined>): Promise<void>;
+  /** Names of the positional arguments the command requires, in order (none by default). */
+  arguments?: string[];
+  run(
+    values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+    positionals: string[],
+  ): Promise<void>;
 }
 
 export class UsageError extends Error {}
@@ -193,6 +198,21 @@ the cluster, which the agent's own --allow list may still refuse. Ctrl-C or SIGT
     async run(values) {
       const { runTunnel } = await import('./tunnel.js');
       await runTunnel(values);
+    },
+  },
+  {
+    name: 'template render',
+    summary: 'renders a template file as Go text/template with sprig, as clusters are rendered',
+    usage: `commander template render <file> [--values <json-file>]
+
+Renders <file> as one Go text/template with the sprig functions, "." being the JSON object in
+<json-file> ({} when absent), and prints exactly the output on stdout. An error is one line on
+stderr naming the line and column (exit code 1). Limits: a 1 MiB template, 4 MiB of values.`,
+    options: { values: { type: 'string' } },
+    arguments: ['file'],
+    async run(values, positionals) {
+      const { runTemplateRender } = await import('./template.js');
+      await runTemplateRender(positionals[0] as string, values.values);
     },
   },
   {

@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<void> {
       args: rest,
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command.arguments !== undefined,
     });
   } catch (error) {
     throw new UsageError(`${command.name}: ${(error as Error).message}`);
@@ -65,7 +65,14 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`Usage: ${command.usage}\n`);
     return;
   }
-  await command.run(parsed.values);
+  const expected = command.arguments ?? [];
+  if (parsed.positionals.length !== expected.length) {
+    const want = expected.map((a) => `<${a}>`).join(' ');
+    throw new UsageError(
+      `${command.name} takes ${want}, got ${parsed.positionals.length} arguments; see --help`,
+    );
+  }
+  await command.run(parsed.values, parsed.positionals);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

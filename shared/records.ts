@@ -135,24 +135,21 @@ export interface Binding {
   released: string[];
 }
 
+export interface BindingInput {
+  workspaceId: string;
+  clusterId: string;
+  /** The template version's fields (the catalog ones name the catalog by slug). */
+  fields: ParamField[];
+  references: RecordReference[];
+}
+
 /**
- * Binds the records the cluster's catalog parameters name, and frees those it named before and
- * no longer does. Each record must be a live record of this workspace, in the catalog the
- * parameter names, and free or already this cluster's: otherwise 422 (a wrong record) or 409
- * (taken by another cluster), naming the parameter. The rows are locked first, so of two
- * clusters racing for one record the second waits and then finds it taken.
+ * The catalog parameters' values: each record must be a live record of this workspace, in the
+ * catalog the parameter names, and free or already this cluster's; otherwise 422 (a wrong record)
+ * or 409 (taken by another cluster), naming the parameter.
  */
-export async function bindRecords(
-  tx: Queryable,
-  input: { workspaceId: string; clusterId: string; fields: ParamField[]; references: RecordReference[] },
-): Promise<Binding> {
+function resolve(input: BindingInput, rows: (RecordRow & { slug: string })[]): Record<string, unknown> {
   const fields = new Map(input.fields.map((field) => [field.key, field]));
-  const ids = [...new Set(input.references.flatMap((reference) => reference.recordIds))].sort();
-  // Locked in id order: two clusters taking overlapping sets cannot deadlock.
-  const rows = await tx<(RecordRow & { slug: string })[]>`
-    select r.*, c.slug from records r join catalogs c on c.id = r.catalog_id
-    where r.id = any(${ids}::uuid[]) and r.workspace_id = ${input.workspaceId}
-    order by r.id for update of r`;
   const byId = new Map(rows.map((row) => [row.id, row]));
   const invalid: ValueIssue[] = [];
   const taken: ValueIssue[] = [];
@@ -186,6 +183,38 @@ export async function bindRecords(
     issues.map((issue) => `${issue.path} ${issue.message}`).join('; ');
   if (invalid.length > 0) throw new CommanderError('INVALID_VALUES', describe(invalid), invalid);
   if (taken.length > 0) throw new CommanderError('CONFLICT', describe(taken), taken);
+  return values;
+}
+
+function idsOf(references: RecordReference[]): string[] {
+  return [...new Set(references.flatMap((reference) => reference.recordIds))].sort();
+}
+
+/**
+ * What the cluster's template will see for its catalog parameters, read without binding (the
+ * render comes first, outside the transaction); bindRecords then checks the records still read so.
+ */
+export async function resolveRecords(sql: Queryable, input: BindingInput): Promise<Record<string, unknown>> {
+  if (input.references.length === 0) return {};
+  const rows = await sql<(RecordRow & { slug: string })[]>`
+    select r.*, c.slug from records r join catalogs c on c.id = r.catalog_id
+    where r.id = any(${idsOf(input.references)}::uuid[]) and r.workspace_id = ${input.workspaceId}`;
+  return resolve(input, rows);
+}
+
+/**
+ * Binds the records the cluster's catalog parameters name (see resolve for what is refused), and
+ * frees those it named before and no longer does. The rows are locked first, so of two clusters
+ * racing for one record the second waits and then finds it taken.
+ */
+export async function bindRecords(tx: Queryable, input: BindingInput): Promise<Binding> {
+  const ids = idsOf(input.references);
+  // Locked in id order: two clusters taking overlapping sets cannot deadlock.
+  const rows = await tx<(RecordRow & { slug: string })[]>`
+    select r.*, c.slug from records r join catalogs c on c.id = r.catalog_id
+    where r.id = any(${ids}::uuid[]) and r.workspace_id = ${input.workspaceId}
+    order by r.id for update of r`;
+  const values = resolve(input, rows);
   const bound = await tx<{ id: string }[]>`
     update records set cluster_id = ${input.clusterId}, updated_at = now()
     where id = any(${ids}::uuid[]) and cluster_id is null returning id`;

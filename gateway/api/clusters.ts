@@ -11,6 +11,9 @@ import { CLUSTER_STATUSES } from '../../shared/cluster-status.js';
 import type { Queryable } from '../../shared/db/connect.js';
 import { CommanderError } from '../../shared/errors.js';
 import { derivedUuid } from '../../shared/ids.js';
+import type { Params } from '../../shared/params/schema.js';
+import { requireLiveRegistry } from '../../shared/registries.js';
+import { bindClusterRecords, type ClusterRecords, withRecords } from '../cluster-inventory.js';
 import {
   checkedValues,
   generateKeyPair,
@@ -477,6 +480,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       checkPrivateKey(input);
       let columns: ClusterColumns = {};
       let rendered: Rendered | undefined;
+      let records: ClusterRecords | undefined;
       const id = randomUUID();
       if (input.cluster_template_version_id !== undefined) {
         if (input.ssh) {
@@ -486,11 +490,18 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           );
         }
         const { version } = await versionFor(sql, workspaceId, input.cluster_template_version_id, null);
-        const checked = checkedValues(version, input.values ?? {}).values;
+        const checked = checkedValues(version, input.values ?? {});
+        records = {
+          workspaceId,
+          clusterId: id,
+          params: version.params as Params,
+          references: checked.records,
+        };
+        const values = await withRecords(sql, records, checked.values);
         const keys = generateKeyPair(id);
-        rendered = await renderVersion(context, id, version, checked, keys);
+        rendered = await renderVersion(context, id, version, values, keys);
         columns = {
-          values: checked,
+          values,
           cluster_template_version_id: version.id,
           cluster_template_version_switched_at: new Date(),
           generated_ssh_public_key: keys.publicKey,
@@ -508,7 +519,8 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           allowed_targets: input.allowed_targets ?? [],
         };
       }
-      const [row, audit] = await sql.begin(async (tx) => {
+      const [row, audit, recordAudits] = await sql.begin(async (tx) => {
+        if (input.registry_id) await requireLiveRegistry(tx, workspaceId, input.registry_id);
         let created = await insertCluster(tx, {
           ...columns,
           id,
@@ -522,6 +534,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
             : {}),
           ...(columns.render_errors ? { render_errors: tx.json(columns.render_errors as never) } : {}),
         });
+        const recordAudits = records ? await bindClusterRecords(tx, actor, records, created.values) : [];
         if (rendered && (await storeRenderedResources(tx, created, rendered, created.current_revision))) {
           created = await findCluster(tx, workspaceId, created.id);
         }
@@ -536,9 +549,9 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
             ...(created.render_errors.length > 0 ? { render_errors: created.render_errors } : {}),
           },
         });
-        return [created, record] as const;
+        return [created, record, recordAudits] as const;
       });
-      deps.printAudit(audit);
+      deps.printAudit(audit, ...recordAudits);
       return reply.status(201).send(await fullClusterJson(row, deps));
     },
   );
@@ -629,6 +642,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       let rendered: Rendered | undefined;
       let renderColumns: ClusterColumns = {};
       let keys: KeyPair | undefined;
+      let records: ClusterRecords | undefined;
       if (versionId !== undefined) {
         const { version } = await versionFor(
           sql,
@@ -636,7 +650,14 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           versionId,
           current.cluster_template_version_id,
         );
-        const checked = checkedValues(version, newValues, current.values).values;
+        const given = checkedValues(version, newValues, current.values);
+        records = {
+          workspaceId,
+          clusterId: current.id,
+          params: version.params as Params,
+          references: given.records,
+        };
+        const checked = await withRecords(sql, records, given.values);
         keys = current.generated_ssh_private_key
           ? {
               publicKey: current.generated_ssh_public_key ?? '',
@@ -649,9 +670,14 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           ...renderedColumns(encryptor, rendered, current, input.allowed_targets),
         };
       }
-      const [row, audit] = await sql.begin(async (tx) => {
+      const [row, audit, recordAudits] = await sql.begin(async (tx) => {
         const before = await findCluster(tx, workspaceId, request.params.id, true);
         checkRevision('cluster', before.current_revision, input.current_revision);
+        if (input.registry_id) await requireLiveRegistry(tx, workspaceId, input.registry_id);
+        const recordAudits =
+          records && renderColumns.values
+            ? await bindClusterRecords(tx, actor, records, renderColumns.values as Record<string, unknown>)
+            : [];
         const switched = versionId !== undefined && versionId !== before.cluster_template_version_id;
         // jsonb keeps its own key order: values are compared as values.
         const changed = switched || !isDeepStrictEqual(renderColumns.values ?? newValues, before.values);
@@ -742,10 +768,10 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
             ...(failed ? { render_errors: after.render_errors } : {}),
           },
         });
-        return [after, record] as const;
+        return [after, record, recordAudits] as const;
       });
       api.invalidations.publish({ table: 'clusters', id: row.id });
-      deps.printAudit(audit);
+      deps.printAudit(audit, ...recordAudits);
       return fullClusterJson(row, deps);
     },
   );

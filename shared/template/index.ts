@@ -17,6 +17,8 @@ export class TemplateError extends Error {
     message: string,
     readonly line: number,
     readonly column: number,
+    /** The message without its "template: NAME:LINE:COLUMN: " prefix. */
+    readonly reason: string = message,
   ) {
     super(message);
   }
@@ -64,9 +66,16 @@ export class Template {
     } catch (e) {
       if (e instanceof ParseError) {
         const { column } = location(text, e.pos);
-        throw new TemplateError(`template: ${name}:${e.line}:${column}: ${e.message}`, e.line, column);
+        throw new TemplateError(
+          `template: ${name}:${e.line}:${column}: ${e.message}`,
+          e.line,
+          column,
+          e.message,
+        );
       }
-      if (e instanceof RangeError) throw new TemplateError(`template: ${name}: too deeply nested`, 1, 1);
+      if (e instanceof RangeError) {
+        throw new TemplateError(`template: ${name}:1:1: too deeply nested`, 1, 1, 'too deeply nested');
+      }
       throw e;
     }
     return new Template(text, name, trees, funcs, builtins, { ...DEFAULT_LIMITS, ...options.limits });
@@ -82,6 +91,11 @@ export class Template {
     return encodeOutput(this.executeValue(fromJson(data)));
   }
 
+  /** Executes with `.` = a Go value; the output's exact bytes. */
+  executeValueBytes(dot: Value): Uint8Array {
+    return encodeOutput(this.executeValue(dot));
+  }
+
   /** Executes with `.` = a Go value; the output as a Go string (see utf8.ts). */
   executeValue(dot: Value): string {
     const tree = this.trees.get(this.name) as Tree;
@@ -91,7 +105,12 @@ export class Template {
     } catch (e) {
       if (e instanceof ExecError) {
         const { line, column } = location(this.text, Math.max(e.pos, 0));
-        throw new TemplateError(`template: ${this.name}:${line}:${column}: ${e.message}`, line, column);
+        throw new TemplateError(
+          `template: ${this.name}:${line}:${column}: ${e.message}`,
+          line,
+          column,
+          e.message,
+        );
       }
       if (e instanceof RangeError) {
         // The JS stack or string size gave out before our own bounds did.

@@ -4,7 +4,7 @@
 // it gives back the exact bytes Go prints. Lone surrogates never occur otherwise: text from
 // outside goes through `wellFormed` first (as Go's JSON decoder turns them into U+FFFD).
 
-const ESCAPE_BASE = 0xdc80;
+const ESCAPE_BASE = 0xdc00; // + a byte 0x80..0xff: U+DC80..U+DCFF
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
 const NON_ASCII = /[^\u0000-\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

@@ -18,7 +18,7 @@
 // (len, slicing and %x count bytes; utf8.ts has byteLength, sliceBytes, toBytes, fromBytes).
 
 import { formatFloat } from './strconv.js';
-import { wellFormed } from './utf8.js';
+import { fromBytes, wellFormed } from './utf8.js';
 
 export type IntType =
   | 'int'
@@ -130,4 +130,26 @@ export function isGoObject(v: Value): v is GoObject {
     !(v instanceof GoSlice) &&
     !(v instanceof GoMap)
   );
+}
+
+/** How deeply a JSON document may nest (Go's encoding/json allows 10000). */
+export const MAX_JSON_DEPTH = 10000;
+
+/**
+ * Go's json.Unmarshal into interface{} of a document's bytes: throws a SyntaxError or RangeError
+ * for what Go rejects (bad syntax, numbers beyond float64, nesting deeper than 10000 levels).
+ */
+export function decodeJson(bytes: Uint8Array): Value {
+  const json: unknown = JSON.parse(fromBytes(bytes));
+  const stack: Array<[unknown, number]> = [[json, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v === 'number' && !Number.isFinite(v))
+      throw new RangeError('a number is out of the float64 range');
+    if (typeof v === 'object' && v !== null) {
+      if (depth > MAX_JSON_DEPTH) throw new RangeError(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+      for (const item of Object.values(v)) stack.push([item, depth + 1]);
+    }
+  }
+  return fromJson(json);
 }

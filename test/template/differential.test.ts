@@ -24,8 +24,10 @@ if (missing && process.env.CI) throw new Error(`the Go reference is required in 
 
 /** Renders with our engine: the output bytes, or the TemplateError. */
 function ours(c: TemplateCase): { output?: Buffer; error?: TemplateError } {
+  // The values as the reference receives them: through JSON text.
+  const values: unknown = JSON.parse(JSON.stringify(c.values ?? {}));
   try {
-    return { output: Buffer.from(Template.parse(c.template).executeBytes(c.values ?? {})) };
+    return { output: Buffer.from(Template.parse(c.template).executeBytes(values)) };
   } catch (e) {
     if (e instanceof TemplateError) return { error: e };
     throw e;
