@@ -8,7 +8,8 @@ import { Encryptor, generateKeys } from '../shared/crypto.js';
 import { connect } from '../shared/db/connect.js';
 import { migrate } from '../shared/db/migrate.js';
 import { createLogger } from '../shared/logger.js';
-import { createToken, ensureWorkspace } from '../shared/tokens.js';
+import { createToken } from '../shared/tokens.js';
+import { ensureWorkspace } from '../shared/workspaces.js';
 import { percentile, report } from './report.js';
 
 const DURATION_MS = 3000;

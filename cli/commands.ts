@@ -10,8 +10,10 @@ import { SETUP_LOCK } from '../shared/db/migrate.js';
 import { type Database, formatKeys, openDatabase } from '../shared/db/open.js';
 import { onShutdown } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { createToken, ensureWorkspace, ROLES, type Role } from '../shared/tokens.js';
+import { GLOBAL_ROLES, type GlobalRole, ROLES, type Role } from '../shared/roles.js';
+import { createToken } from '../shared/tokens.js';
 import { packageVersion } from '../shared/version.js';
+import { ensureWorkspace, WORKSPACE_SLUG_PATTERN, WORKSPACE_SLUG_RULE } from '../shared/workspaces.js';
 
 export interface Command {
   name: string;
@@ -233,19 +235,34 @@ stderr naming the line and column (exit code 1). Limits: a 1 MiB template, 4 MiB
     name: 'token create',
     summary: 'creates an API token in the database and prints it',
     usage: `commander token create --workspace SLUG --role admin|operator|viewer [--name NAME]
+commander token create --global --role global_admin|global_viewer [--name NAME]
 
-Creates the workspace if it does not exist, then a token, and prints only the token on stdout.${ENVIRONMENT_HELP}`,
-    options: { workspace: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
+Creates the workspace if it does not exist, then a token, and prints only the token on stdout.
+A --global token belongs to no workspace: it manages workspaces and workspace role bindings and
+cannot reach any workspace's objects.${ENVIRONMENT_HELP}`,
+    options: {
+      workspace: { type: 'string' },
+      global: { type: 'boolean' },
+      role: { type: 'string' },
+      name: { type: 'string' },
+    },
     async run(values) {
       const workspace = values.workspace;
+      const global = values.global === true;
       const role = values.role;
-      const roles = `${ROLES.slice(0, -1).join(', ')} or ${ROLES.at(-1)}`;
-      const slug = 'lowercase letters, digits and dashes, up to 63, starting with a letter or digit';
-      if (typeof workspace !== 'string') throw new UsageError(`--workspace is required: ${slug}`);
-      if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(workspace))
-        throw new UsageError(`--workspace must be ${slug}, got "${workspace}"`);
+      const allowed: readonly string[] = global ? GLOBAL_ROLES : ROLES;
+      const roles = `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`;
+      if (global && workspace !== undefined) {
+        throw new UsageError('--global and --workspace exclude each other: a global token has no workspace');
+      }
+      if (!global) {
+        if (typeof workspace !== 'string')
+          throw new UsageError(`--workspace is required (or --global): ${WORKSPACE_SLUG_RULE}`);
+        if (!new RegExp(WORKSPACE_SLUG_PATTERN).test(workspace))
+          throw new UsageError(`--workspace must be ${WORKSPACE_SLUG_RULE}, got "${workspace}"`);
+      }
       if (typeof role !== 'string') throw new UsageError(`--role is required: ${roles}`);
-      if (!ROLES.includes(role as Role)) throw new UsageError(`--role must be ${roles}, got "${role}"`);
+      if (!allowed.includes(role)) throw new UsageError(`--role must be ${roles}, got "${role}"`);
       const name = typeof values.name === 'string' ? values.name : `${role} token`;
       if (name.length < 1 || name.length > 100) throw new UsageError('--name must be 1 to 100 characters');
       const { config, logger } = setup('token', true);
@@ -256,8 +273,8 @@ Creates the workspace if it does not exist, then a token, and prints only the to
       });
       try {
         const { token, audit } = await db.sql.begin(async (tx) => {
-          const ws = await ensureWorkspace(tx, workspace);
-          const created = await createToken(tx, ws.id, name, role as Role);
+          const ws = global ? undefined : await ensureWorkspace(tx, workspace as string);
+          const created = await createToken(tx, ws?.id ?? null, name, role as Role | GlobalRole);
           const record = await recordAudit(
             tx,
             {
@@ -265,14 +282,14 @@ Creates the workspace if it does not exist, then a token, and prints only the to
               userName: 'commander token create',
               remoteAddress: null,
               requestUuid: randomUUID(),
-              workspaceId: ws.id,
-              workspaceSlug: ws.slug,
+              workspaceId: ws?.id ?? null,
+              workspaceSlug: ws?.slug ?? null,
             },
             {
-              auditableType: 'ApiToken',
+              auditableType: 'AuthToken',
               auditableId: created.row.id,
               action: 'create',
-              changes: { name, role },
+              changes: { name, role, ...(global ? { global: true } : {}) },
             },
           );
           return { token: created.token, audit: record };

@@ -6,7 +6,7 @@ import type { Sql } from '../shared/db/connect.js';
 
 const CHANNEL = 'commander_invalidate';
 
-export type Table = 'api_tokens' | 'workspaces' | 'clusters';
+export type Table = 'api_tokens' | 'workspaces' | 'clusters' | 'workspace_role_bindings';
 /** A row that changed, or undefined when everything must be forgotten. */
 export type Invalidation = { table: Table; id: string } | undefined;
 

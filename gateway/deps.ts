@@ -13,6 +13,12 @@ export interface GatewayDeps {
   metrics: Registry;
   printAudit: AuditPrinter;
   publicUrl: string;
+  /**
+   * Base64 of the certificate agents should trust (the PEM the gateway serves over HTTPS): the
+   * templates' dc_caBundle. Empty when the gateway serves plain HTTP (TLS ending at an ingress
+   * that agents already trust).
+   */
+  caBundle?: string;
   oidc?: OidcConfig;
   /** This process's name in the session registry. */
   replicaId?: string;

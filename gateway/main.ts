@@ -24,6 +24,7 @@ export async function startGateway(
 ): Promise<Gateway> {
   if (!db.encryptor) throw new Error('the gateway needs encryption keys');
   let draining = false;
+  const certificate = config.tls ? readFileSync(config.tls.certFile) : undefined;
   const app = await buildServer({
     sql: db.sql,
     encryptor: db.encryptor,
@@ -31,14 +32,13 @@ export async function startGateway(
     metrics: createMetrics(db.sql, applicationName, config.dbPoolMax),
     printAudit: stdoutAuditPrinter(),
     publicUrl: config.publicUrl,
+    caBundle: certificate?.toString('base64') ?? '',
     oidc: config.oidc,
     isDraining: () => draining,
     trustProxy: config.trustProxy,
     telemetryRetentionDays: config.telemetryRetentionDays,
     replicaId: config.replicaId,
-    https: config.tls
-      ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
-      : undefined,
+    https: config.tls ? { cert: certificate as Buffer, key: readFileSync(config.tls.keyFile) } : undefined,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

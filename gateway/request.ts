@@ -3,8 +3,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../shared/audit.js';
-import type { Role } from '../shared/tokens.js';
-import type { Principal } from './auth.js';
+import type { GlobalRole, Role } from '../shared/roles.js';
+import type { Caller, GlobalPrincipal, Principal } from './auth.js';
 import type { Invalidations } from './cache.js';
 
 declare module 'fastify' {
@@ -13,11 +13,18 @@ declare module 'fastify' {
     invalidations: Invalidations;
   }
   interface FastifyRequest {
+    /** Whoever called, global or not. */
+    caller: Caller;
+    /** The caller of a workspace route: routes that take only workspace roles read this. */
     principal: Principal;
   }
   interface FastifyContextConfig {
-    /** The least role that may call the route; a route without one is refused (deny by default). */
+    /**
+     * The least workspace role that may call the route, the least global role, or both; a route
+     * with neither is refused (deny by default; auth.ts decides).
+     */
     role?: Role;
+    globalRole?: GlobalRole;
   }
 }
 
@@ -27,13 +34,20 @@ export function typed(app: FastifyInstance) {
 }
 
 /** The audit actor for a request: the caller, its address and the request id. */
-export function actorOf(request: Pick<FastifyRequest, 'principal' | 'ip' | 'id'>): Actor {
+export function actorOf(request: Pick<FastifyRequest, 'caller' | 'ip' | 'id'>): Actor {
+  const { caller } = request;
   return {
-    userType: request.principal.userType,
-    userName: request.principal.userName,
+    userType: caller.userType,
+    userName: caller.userName,
     remoteAddress: request.ip,
     requestUuid: String(request.id),
-    workspaceId: request.principal.workspaceId,
-    workspaceSlug: request.principal.workspaceSlug,
+    workspaceId: caller.scope === 'workspace' ? caller.workspaceId : null,
+    workspaceSlug: caller.scope === 'workspace' ? caller.workspaceSlug : null,
   };
+}
+
+/** The caller of a route that takes only global roles. */
+export function globalCallerOf(request: Pick<FastifyRequest, 'caller'>): GlobalPrincipal {
+  if (request.caller.scope !== 'global') throw new Error('a global route reached by a workspace caller');
+  return request.caller;
 }

@@ -13,17 +13,24 @@ import Fastify, {
 } from 'fastify';
 import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
 import { signingKeyLoader } from '../shared/signing-key.js';
-import { roleAllows } from '../shared/tokens.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
+import { catalogRoutes } from './api/catalogs.js';
+import { clusterChangeRequestRoutes } from './api/cluster-change-requests.js';
+import { clusterTemplateRoutes } from './api/cluster-templates.js';
 import { clusterRoutes } from './api/clusters.js';
+import { globalRoleRoutes } from './api/global-roles.js';
 import { healthRoutes } from './api/health.js';
+import { recordRoutes } from './api/records.js';
+import { registryRoutes } from './api/registries.js';
 import { resourceRoutes } from './api/resources.js';
 import { FORMATS } from './api/schemas.js';
 import { taskRoutes } from './api/tasks.js';
 import { telemetryRoutes } from './api/telemetry.js';
 import { tokenRoutes } from './api/tokens.js';
-import { createAuthenticator } from './auth.js';
+import { workspaceRoleBindingRoutes } from './api/workspace-role-bindings.js';
+import { workspaceRoutes } from './api/workspaces.js';
+import { authorize, createAuthenticator } from './auth.js';
 import { Invalidations } from './cache.js';
 import type { GatewayDeps } from './deps.js';
 import { useCheckedInput } from './input.js';
@@ -85,28 +92,33 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   const authenticate = createAuthenticator(deps.sql, invalidations, deps.oidc);
   const signingKey = signingKeyLoader(deps.sql, deps.encryptor);
   await attachWebSockets(app, deps, authenticate);
-  const authorize = async (request: FastifyRequest) => {
-    request.principal = await authenticate(request);
-    const needed = request.routeOptions.config.role;
-    if (!needed || !roleAllows(request.principal.role, needed)) {
-      throw new CommanderError(
-        'FORBIDDEN',
-        `this needs the ${needed ?? 'unknown'} role; your token is ${request.principal.role}`,
-      );
-    }
+  const authorizeRequest = async (request: FastifyRequest) => {
+    const caller = await authenticate(request);
+    authorize(caller, request.routeOptions.config);
+    request.caller = caller;
+    if (caller.scope === 'workspace') request.principal = caller;
   };
+  app.decorateRequest('caller');
   app.decorateRequest('principal');
-  healthRoutes(app, deps, authorize);
+  healthRoutes(app, deps, authorizeRequest);
   await app.register(
     async (api) => {
-      api.addHook('onRequest', authorize);
+      api.addHook('onRequest', authorizeRequest);
       clusterRoutes(api, deps);
+      clusterTemplateRoutes(api, deps);
       agentRoutes(api, deps, signingKey);
       tokenRoutes(api, deps);
       taskRoutes(api, deps);
       resourceRoutes(api, deps);
       telemetryRoutes(api, deps);
       auditRoutes(api, deps);
+      clusterChangeRequestRoutes(api, deps);
+      registryRoutes(api, deps);
+      catalogRoutes(api, deps);
+      recordRoutes(api, deps);
+      workspaceRoutes(api, deps);
+      globalRoleRoutes(api);
+      workspaceRoleBindingRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

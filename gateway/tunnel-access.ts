@@ -7,10 +7,10 @@ import { CommanderError } from '../shared/errors.js';
 import { isUuid } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyManagerToken } from '../shared/manager-token.js';
+import { roleAllows } from '../shared/roles.js';
 import { type VerificationKeyLoader, verificationKeyLoader } from '../shared/signing-key.js';
 import { type AllowEntry, parseAllowEntry } from '../shared/targets.js';
-import { roleAllows } from '../shared/tokens.js';
-import { type Authenticator, credentialOf, type Principal } from './auth.js';
+import { type Authenticator, type Caller, credentialOf } from './auth.js';
 import { type Invalidations, LookupCache } from './cache.js';
 
 export interface ClusterAccess {
@@ -44,6 +44,9 @@ export class TunnelAccess {
    */
   async authorize(request: IncomingMessage, clusterId: string) {
     const [principal, cluster] = await Promise.all([this.caller(request), this.cluster(clusterId)]);
+    if (principal.scope === 'global') {
+      throw new CommanderError('FORBIDDEN', "a global token cannot reach a workspace's clusters");
+    }
     if (!roleAllows(principal.role, 'operator')) {
       throw new CommanderError(
         'FORBIDDEN',
@@ -58,11 +61,12 @@ export class TunnelAccess {
   }
 
   /** A manager replica (with its short-lived token) or an API caller. */
-  private async caller(request: IncomingMessage): Promise<Principal> {
+  private async caller(request: IncomingMessage): Promise<Caller> {
     const credential = credentialOf(request);
     const replica = credential ? await verifyManagerToken(this.managerKeys, credential) : undefined;
     if (replica) {
       return {
+        scope: 'workspace',
         workspaceId: '',
         workspaceSlug: '',
         role: 'admin',

@@ -1,6 +1,10 @@
 // The bootstrap bundle uploaded to a master node: the agent's Kubernetes manifests rendered for
-// this cluster, its enrollment token, and an env file to start the agent without Kubernetes.
+// this cluster, its enrollment token, an env file to start the agent without Kubernetes, the
+// cluster's container registry when it has one, and the configuration rendered from the cluster's
+// template version.
 import { stringify } from 'yaml';
+import { dockerCfg, type InstallerRegistry } from '../shared/registries.js';
+import type { Configuration } from './cluster-record.js';
 
 export interface BundleInput {
   clusterId: string;
@@ -10,6 +14,8 @@ export interface BundleInput {
   /** Where the bundle lands on the node (the env file points at the token inside it). */
   directory: string;
   image: string;
+  /** The cluster's registry, credentials in the clear: written to registry.json (mode 0600). */
+  registry?: InstallerRegistry;
 }
 
 export interface BundleFile {
@@ -107,9 +113,31 @@ export function renderBundle(input: BundleInput): BundleFile[] {
     `COMMANDER_AGENT_ALLOW=${input.allow.join(',')}`,
     '',
   ].join('\n');
-  return [
+  const files = [
     { name: 'agent.yaml', content: manifests.map((doc) => stringify(doc)).join('---\n'), mode: 0o600 },
     { name: 'enrollment-token', content: `${input.enrollmentToken}\n`, mode: 0o600 },
     { name: 'agent.env', content: env, mode: 0o600 },
   ];
+  if (input.registry) files.push(registryFile(input.registry));
+  return files;
+}
+
+/**
+ * `registry.json`: where the platform's images are and how to log in, as Deckhouse's installer
+ * takes it (`imagesRepo`, `registryScheme`, `registryDockerCfg`); the dockercfg is base64 of
+ * `{"auths": {"<host>": {"auth": "<base64 user:password>"}}}`, empty auths without credentials.
+ */
+export function registryFile(registry: InstallerRegistry): BundleFile {
+  const content = {
+    images_repo: registry.imagesRepo,
+    scheme: registry.scheme,
+    dev_branch: registry.devBranch,
+    dockercfg: dockerCfg(registry.imagesRepo, registry.auth),
+  };
+  return { name: 'registry.json', content: `${JSON.stringify(content, null, 2)}\n`, mode: 0o600 };
+}
+
+/** The rendered configuration as bundle files (none for a cluster not made from a template). */
+export function configurationFiles(configuration: Configuration | undefined): BundleFile[] {
+  return Object.entries(configuration ?? {}).map(([name, content]) => ({ name, content, mode: 0o600 }));
 }

@@ -1,11 +1,13 @@
 // The cluster manager's composition root: one replica, one task at a time.
+import { stdoutAuditPrinter } from '../shared/audit.js';
+import { FAILED_STATUS } from '../shared/cluster-status.js';
 import type { Config } from '../shared/config.js';
 import type { Database } from '../shared/db/open.js';
 import type { Logger } from '../shared/logger.js';
 import { signingKeyLoader } from '../shared/signing-key.js';
 import { setStatus } from './cluster-record.js';
 import { loadInstallers } from './installers.js';
-import { type TaskKind, TaskQueue } from './queue.js';
+import { TaskQueue } from './queue.js';
 import { scheduleReconciles } from './scheduler.js';
 import { deleteTask } from './tasks/delete.js';
 import { installTask } from './tasks/install.js';
@@ -16,13 +18,6 @@ import { Worker } from './worker.js';
 export interface Manager {
   stop(): Promise<void>;
 }
-
-/** The cluster status a task kind leaves behind when it fails for good. */
-const FAILED_STATUS: Partial<Record<TaskKind, string>> = {
-  install: 'creation_error',
-  delete: 'deletion_error',
-  reconcile: 'change_error',
-};
 
 export async function startManager(config: Config, logger: Logger, db: Database): Promise<Manager> {
   const { sql, encryptor } = db;
@@ -46,10 +41,17 @@ export async function startManager(config: Config, logger: Logger, db: Database)
         agentWaitMs: config.agentWaitMs,
       }),
       delete: deleteTask({ sql, encryptor, installers }),
-      reconcile: reconcileTask({ sql, encryptor, signingKey, installers, gatewayUrl: config.gatewayUrl }),
+      reconcile: reconcileTask({
+        sql,
+        encryptor,
+        signingKey,
+        installers,
+        gatewayUrl: config.gatewayUrl,
+        printAudit: stdoutAuditPrinter(),
+      }),
     },
     onFailed: async (tx, task) => {
-      const status = FAILED_STATUS[task.kind];
+      const status = FAILED_STATUS[task.kind as keyof typeof FAILED_STATUS];
       if (status) await setStatus(tx, task.cluster_id, status);
     },
   });

@@ -1,5 +1,6 @@
 // Queues a reconcile for every installed cluster once per check interval. Any number of
 // replicas may run it: the one-pending-reconcile index keeps the queue free of duplicates.
+import { CONVERGEABLE_STATUSES } from '../shared/cluster-status.js';
 import type { Sql } from '../shared/db/connect.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -8,7 +9,7 @@ export function scheduleReconciles(sql: Sql, logger: Logger, intervalMs: number)
     const queued = await sql`insert into tasks (cluster_id, kind)
       select c.id, 'reconcile' from clusters c
       where c.archived_at is null and c.ssh_host is not null
-        and c.status in ('in_sync', 'out_of_sync', 'change_error')
+        and c.status = any(${[...CONVERGEABLE_STATUSES]})
         and not exists (select 1 from tasks t where t.cluster_id = c.id and t.kind in ('reconcile', 'install', 'delete')
           and (t.status in ('pending', 'running') or t.created_at > now() - ${intervalMs} * interval '1 millisecond'))
       on conflict do nothing

@@ -3,7 +3,8 @@ import type { Queryable, Sql } from './db/connect.js';
 import type { Logger } from './logger.js';
 
 export interface Actor {
-  userType: 'ApiToken' | 'User' | 'System' | 'Agent';
+  /** `AuthToken`: an API token, as Commander names it (`user_name` is the token's name). */
+  userType: 'AuthToken' | 'User' | 'System' | 'Agent';
   userName: string | null;
   remoteAddress: string | null;
   requestUuid: string | null;
@@ -17,11 +18,19 @@ export interface Actor {
  */
 export const AUDIT_VOCABULARY = {
   Cluster: ['create', 'update', 'update_resources', 'destroy'],
-  ApiToken: ['create', 'destroy'],
+  AuthToken: ['create', 'destroy'],
+  ClusterTemplate: ['create', 'update', 'destroy'],
+  ClusterTemplateVersion: ['create', 'update'],
   AgentToken: ['create'],
   Agent: ['revoke'],
   Task: ['create', 'cancel'],
   Tunnel: ['tunnel'],
+  Registry: ['create', 'update', 'destroy'],
+  Catalog: ['create', 'update', 'destroy'],
+  Record: ['create', 'update', 'destroy'],
+  ClusterChangeRequest: ['create', 'approve'],
+  Workspace: ['create', 'update'],
+  WorkspaceRoleBinding: ['create', 'update', 'destroy'],
 } as const;
 
 type Vocabulary = typeof AUDIT_VOCABULARY;
@@ -50,6 +59,8 @@ export interface AuditRecord {
 }
 
 const SECRET_FIELDS = new Set([
+  'auth',
+  'dockercfg',
   'private_key',
   'token',
   'token_hash',

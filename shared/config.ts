@@ -27,6 +27,8 @@ export interface OidcConfig {
   workspaceClaim: string;
   roleClaim: string;
   userClaim: string;
+  /** The claim listing the user's groups, matched against workspace role bindings (default `groups`). */
+  groupsClaim?: string;
 }
 
 export interface Config {
@@ -259,5 +261,6 @@ function loadOidc(env: Env): OidcConfig | undefined {
     workspaceClaim: nonEmpty(env, 'COMMANDER_OIDC_WORKSPACE_CLAIM') ?? 'commander_workspace',
     roleClaim: nonEmpty(env, 'COMMANDER_OIDC_ROLE_CLAIM') ?? 'commander_role',
     userClaim: nonEmpty(env, 'COMMANDER_OIDC_USER_CLAIM') ?? 'email',
+    groupsClaim: nonEmpty(env, 'COMMANDER_OIDC_GROUPS_CLAIM') ?? 'groups',
   };
 }

@@ -14,6 +14,12 @@ export const errorCatalogue = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
   NAME_TAKEN: { status: 409, message: 'the name is already taken' },
   CONFLICT: { status: 409, message: 'the object changed state' },
+  REVISION_CONFLICT: {
+    status: 409,
+    message: 'revision_conflict: the object changed since current_revision; read it again and retry',
+  },
+  VERSION_IN_USE: { status: 409, message: 'a cluster uses this template version; make a new version' },
+  INVALID_VALUES: { status: 422, message: "the values do not match the template version's params" },
   NOT_READY: { status: 503, message: 'not ready' },
   BUSY: { status: 503, message: 'too much work in progress; retry in a few seconds' },
   UPGRADE_REQUIRED: { status: 426, message: 'this endpoint speaks WebSocket only' },
@@ -21,6 +27,13 @@ export const errorCatalogue = {
   AGENT_OFFLINE: { status: 503, message: 'the cluster has no agent connected' },
   DIAL_FAILED: { status: 502, message: 'the agent could not connect to the target' },
   DIAL_TIMEOUT: { status: 504, message: 'the agent timed out connecting to the target' },
+  // Change requests: Commander's clients look for these words (lower case) in a 409's body.
+  ALREADY_APPROVED: { status: 409, message: 'already_approved: the change request is approved already' },
+  ALREADY_COMPLETED: { status: 409, message: 'already_completed: the change request is closed' },
+  CLUSTER_CANNOT_BE_CONVERGED: {
+    status: 409,
+    message: 'cluster_cannot_be_converged: the cluster is not in a state that a change can be applied to',
+  },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

@@ -5,6 +5,7 @@ export type { Logger };
 
 const SECRET_KEYS = [
   'token',
+  'auth',
   'private_key',
   'privateKey',
   'password',

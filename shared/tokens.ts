@@ -1,13 +1,7 @@
 // API tokens: random, shown once, stored only as a sha256 hash.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from './db/connect.js';
-
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export function roleAllows(role: Role, needed: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
-}
+import type { GlobalRole, Role } from './roles.js';
 
 export function generateToken(): string {
   return `cmdr_${randomBytes(32).toString('base64url')}`;
@@ -19,29 +13,21 @@ export function hashToken(token: string): string {
 
 export interface TokenRow {
   id: string;
-  workspace_id: string;
+  /** Null for a global token. */
+  workspace_id: string | null;
   name: string;
-  role: Role;
+  role: Role | GlobalRole;
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
 }
 
-/** Finds or creates a workspace by slug. */
-export async function ensureWorkspace(sql: Queryable, slug: string): Promise<{ id: string; slug: string }> {
-  const [row] = await sql<{ id: string; slug: string }[]>`
-    insert into workspaces (slug) values (${slug})
-    on conflict (slug) do update set slug = excluded.slug
-    returning id, slug`;
-  if (!row) throw new Error(`workspace ${slug} could not be created`);
-  return row;
-}
-
+/** A workspace token (workspace id and a workspace role) or a global one (null and a global role). */
 export async function createToken(
   sql: Queryable,
-  workspaceId: string,
+  workspaceId: string | null,
   name: string,
-  role: Role,
+  role: Role | GlobalRole,
 ): Promise<{ token: string; row: TokenRow }> {
   const token = generateToken();
   const [row] = await sql<TokenRow[]>`

@@ -47,7 +47,8 @@ export function auditRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   api.get(
     '/audit',
     {
-      config: { role: 'viewer' },
+      // A workspace's callers read its records; global callers read the global ones.
+      config: { role: 'viewer', globalRole: 'global_viewer' },
       schema: {
         tags: ['audit'],
         querystring: auditQuery,
@@ -59,7 +60,11 @@ export function auditRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       const rows =
         await sql`select id, auditable_type, auditable_id, action, user_type, user_name, remote_address,
           request_uuid, workspace_slug, audited_changes, created_at
-        from audit_records where workspace_id = ${request.principal.workspaceId}
+        from audit_records where ${
+          request.caller.scope === 'workspace'
+            ? sql`workspace_id = ${request.caller.workspaceId}`
+            : sql`workspace_id is null`
+        }
           ${auditable_id ? sql`and auditable_id = ${auditable_id}` : sql``}
           ${auditable_type ? sql`and auditable_type = ${auditable_type}` : sql``}
           ${before_id ? sql`and id < ${before_id}` : sql``}

@@ -38,7 +38,11 @@ export function healthRoutes(
 
   app.get(
     '/metrics',
-    { onRequest: authorize, config: { role: 'viewer' }, schema: { hide: true } },
+    {
+      onRequest: authorize,
+      config: { role: 'viewer', globalRole: 'global_viewer' },
+      schema: { hide: true },
+    },
     async (_request, reply) => {
       reply.type(deps.metrics.contentType);
       return deps.metrics.metrics();

@@ -38,6 +38,30 @@ export const uuid = Type.String({ format: 'uuid' });
 export const timestamp = Type.String({ format: 'date-time' });
 export const idParams = Type.Object({ id: uuid }, { additionalProperties: false });
 
+/**
+ * A name as Commander takes it: free text of printable Unicode, spaces included, at most 255
+ * characters, no control characters or line breaks, not only spaces.
+ */
+export const freeName = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^(?!\\s*$)[^\\p{Cc}\\p{Zl}\\p{Zp}]+$',
+  description: 'free text: printable Unicode (spaces too), at most 255 characters, no control characters',
+});
+
+/** `?without_archived=true` leaves archived objects out of a list, as in Commander. */
+export const archivedQuery = Type.Object(
+  { without_archived: Type.Optional(Type.Boolean({ default: false })) },
+  { additionalProperties: false },
+);
+
+/** A current_revision a PUT carries: the revision the caller read. */
+export const currentRevision = Type.Integer({
+  minimum: 0,
+  maximum: 2_147_483_647,
+  description: 'the revision read before this change; a stale one answers 409 REVISION_CONFLICT',
+});
+
 // Response shapes below are plain JSON schemas: they document and serialize (handlers return rows
 // with Dates), they type nothing.
 export const nullableTimestamp = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -64,3 +88,12 @@ const errorResponses = { '4xx': errorSchema, '5xx': errorSchema };
 export function responses<T extends Record<number, unknown>>(ok: T) {
   return { ...ok, ...errorResponses };
 }
+
+/** What every archivable object answers besides its own fields. */
+export const archivedFields = {
+  archived_at: nullableTimestamp,
+  archive_number: {
+    type: ['string', 'null'],
+    description: 'null while live; once archived, 1 for the first archived object of its name, then 2…',
+  },
+} as const;

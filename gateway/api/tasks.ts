@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
+import { queueReconcile } from '../../shared/tasks.js';
 import type { GatewayDeps } from '../deps.js';
 import { actorOf, typed } from '../request.js';
 import { idParams, nullableTimestamp, responses, timestamp, uuid } from './schemas.js';
@@ -66,47 +67,28 @@ export function taskRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       schema: {
         tags: ['tasks'],
         description:
-          'Queues a reconcile (at most one waits per cluster). To apply a destructive change the check reported, ' +
-          'pass its id as approve_destructive_change_id; another id is refused.',
+          'Queues a reconcile (at most one waits per cluster). A destructive change the check reports is ' +
+          'applied once its cluster change request is approved (POST /cluster_change_requests/:id/approve).',
         params: idParams,
-        body: Type.Object(
-          {
-            kind: Type.Literal('reconcile'),
-            approve_destructive_change_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-          },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({ kind: Type.Literal('reconcile') }, { additionalProperties: false }),
         response: responses({ 201: taskSchema }),
       },
     },
     async (request, reply) => {
       const actor = actorOf(request);
-      const approve = request.body.approve_destructive_change_id;
       const { task, audit } = await sql.begin(async (tx) => {
-        const [cluster] = await tx`select id, archived_at, pending_destructive_change_id from clusters
+        const [cluster] = await tx`select id, archived_at from clusters
           where id = ${request.params.id} and workspace_id = ${request.principal.workspaceId} for update`;
         if (!cluster) throw new CommanderError('NOT_FOUND', `cluster ${request.params.id} not found`);
         if (cluster.archived_at) throw new CommanderError('CONFLICT', 'the cluster is archived');
-        if (approve !== undefined && approve !== cluster.pending_destructive_change_id) {
-          throw new CommanderError(
-            'CONFLICT',
-            cluster.pending_destructive_change_id
-              ? `the destructive change waiting for approval is ${cluster.pending_destructive_change_id}, not ${approve}`
-              : 'no destructive change is waiting for approval',
-          );
-        }
-        const params = approve === undefined ? {} : { approve_destructive_change_id: approve };
-        const [queued] =
-          await tx`insert into tasks (cluster_id, kind, params) values (${cluster.id}, 'reconcile', ${tx.json(params)})
-          on conflict (cluster_id) where kind = 'reconcile' and status = 'pending'
-          do update set params = excluded.params returning id`;
+        const queued = await queueReconcile(tx, cluster.id);
         const record = await recordAudit(tx, actor, {
           auditableType: 'Task',
-          auditableId: queued?.id,
+          auditableId: queued,
           action: 'create',
-          changes: { kind: 'reconcile', cluster_id: cluster.id, ...params },
+          changes: { kind: 'reconcile', cluster_id: cluster.id },
         });
-        const [row] = await tx`select ${columns} from tasks t where t.id = ${queued?.id}`;
+        const [row] = await tx`select ${columns} from tasks t where t.id = ${queued}`;
         return { task: row, audit: record };
       });
       deps.printAudit(audit);

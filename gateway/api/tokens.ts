@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
-import { createToken, ROLES, type Role, type TokenRow } from '../../shared/tokens.js';
+import { ROLES, type Role } from '../../shared/roles.js';
+import { createToken, type TokenRow } from '../../shared/tokens.js';
 import type { GatewayDeps } from '../deps.js';
 import { actorOf, typed } from '../request.js';
 import { idParams, nullableTimestamp, responses, timestamp, uuid } from './schemas.js';
@@ -63,7 +64,7 @@ export function tokenRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           request.body.role,
         );
         const record = await recordAudit(tx, actor, {
-          auditableType: 'ApiToken',
+          auditableType: 'AuthToken',
           auditableId: created.row.id,
           action: 'create',
           changes: { name: created.row.name, role: created.row.role },
@@ -104,7 +105,7 @@ export function tokenRoutes(app: FastifyInstance, deps: GatewayDeps): void {
           returning id, workspace_id, name, role, created_at, last_used_at, revoked_at`;
         if (!revoked) throw new CommanderError('NOT_FOUND', `token ${request.params.id} not found`);
         const record = await recordAudit(tx, actor, {
-          auditableType: 'ApiToken',
+          auditableType: 'AuthToken',
           auditableId: revoked.id,
           action: 'destroy',
           changes: { revoked_at: revoked.revoked_at },

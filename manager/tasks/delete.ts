@@ -1,10 +1,12 @@
 // Delete: run the destroy command straight over SSH, revoke the agent's key, archive the
-// cluster (its record and audit history stay). A cluster never installed is archived at once.
+// cluster (its record and audit history stay) and free its inventory records. A cluster never
+// installed is archived at once.
 
 import { revokeAgent } from '../../shared/agent-revocation.js';
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
-import { loadCluster, pinHostKey } from '../cluster-record.js';
+import { releaseRecords } from '../../shared/records.js';
+import { archiveCluster, loadCluster, pinHostKey } from '../cluster-record.js';
 import { command, type Installers, installerFor } from '../installers.js';
 import { connectSsh } from '../ssh.js';
 import type { TaskHandler } from '../worker.js';
@@ -39,10 +41,12 @@ export function deleteTask(deps: DeleteDeps): TaskHandler {
     } else {
       await log('the cluster was never installed: archiving without SSH');
     }
-    await sql.begin(async (tx) => {
+    const freed = await sql.begin(async (tx) => {
       await revokeAgent(tx, cluster.id);
-      await tx`update clusters set status = 'archived', archived_at = now(), updated_at = now() where id = ${cluster.id}`;
+      await archiveCluster(tx, cluster.id);
+      return releaseRecords(tx, cluster.id);
     });
-    await log('archived');
+    if (freed.length > 0) await log(`freed inventory records ${freed.join(', ')}`);
+    await log('deleted (archived)');
   };
 }

@@ -1,13 +1,15 @@
-// Install: SSH straight to the master node, upload the bootstrap bundle, run the installer for
-// the cluster's platform version, and wait until the agent it started dials in.
+// Install: SSH straight to the first master that answers (the connection hosts in order), upload
+// the bootstrap bundle (with the rendered configuration of a cluster made from a template), run
+// the installer for the cluster's platform version, and wait until the agent it started dials in.
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
 import { issueEnrollmentToken } from '../../shared/enrollment.js';
+import { dockerCfg, installerRegistry } from '../../shared/registries.js';
 import type { SigningKey } from '../../shared/signing-key.js';
-import { renderBundle } from '../bundle.js';
-import { loadCluster, pinHostKey, setStatus } from '../cluster-record.js';
+import { configurationFiles, renderBundle } from '../bundle.js';
+import { chooseFirstMaster, loadCluster, markApplied, setStatus } from '../cluster-record.js';
 import { command, type Installers, installerFor } from '../installers.js';
-import { connectSsh } from '../ssh.js';
+import { connectSsh, type SshSession, type SshTarget } from '../ssh.js';
 import { PermanentError, type TaskHandler } from '../worker.js';
 
 export interface InstallDeps {
@@ -25,19 +27,17 @@ export function installTask(deps: InstallDeps): TaskHandler {
   return async ({ task, log, signal, secret }) => {
     const { sql } = deps;
     const cluster = await loadCluster(sql, deps.encryptor, task.cluster_id);
-    if (!cluster.ssh) throw new PermanentError('the cluster has no ssh settings to install with');
-    secret(cluster.ssh.privateKey);
+    if (cluster.hosts.length === 0)
+      throw new PermanentError('the cluster has no ssh settings to install with');
+    for (const host of cluster.hosts) secret(host.privateKey);
     const { version, installer } = installerFor(deps.installers, cluster.values);
     await setStatus(sql, cluster.id, 'creating');
     const startedAt = new Date();
-    await log(
-      `connecting to ${cluster.ssh.user}@${cluster.ssh.host}:${cluster.ssh.port} (platform version ${version})`,
-    );
-    const ssh = await connectSsh(cluster.ssh);
+    const { ssh, master } = await connectFirst(cluster.hosts, (line) => log(line), version);
     try {
-      if (!cluster.ssh.hostKeyFingerprint) {
-        await pinHostKey(sql, cluster.id, ssh.fingerprint);
-        await log(`pinned host key ${ssh.fingerprint}`);
+      if (master !== cluster.ssh || !master.hostKeyFingerprint) {
+        await chooseFirstMaster(sql, cluster.id, master, ssh.fingerprint);
+        if (!master.hostKeyFingerprint) await log(`pinned host key ${ssh.fingerprint}`);
       }
       let home = '';
       await ssh.run('reading $HOME', 'printf %s "$HOME"', (line) => {
@@ -57,6 +57,11 @@ export function installTask(deps: InstallDeps): TaskHandler {
         24 * 3600,
       );
       secret(token.token);
+      const registry = await installerRegistry(sql, deps.encryptor, cluster.id);
+      if (registry?.auth) {
+        secret(registry.auth);
+        secret(dockerCfg(registry.imagesRepo, registry.auth));
+      }
       const files = renderBundle({
         clusterId: cluster.id,
         agentUrl: `${deps.publicUrl}/agent_api/${cluster.id}`,
@@ -64,7 +69,9 @@ export function installTask(deps: InstallDeps): TaskHandler {
         allow: cluster.allowedTargets,
         directory,
         image: deps.agentImage,
+        registry,
       });
+      files.push(...configurationFiles(cluster.configuration));
       await ssh.upload(directory, files);
       await log(`uploaded ${files.map((f) => f.name).join(', ')} to ${directory}`);
       const run = command(installer.install, directory);
@@ -84,6 +91,30 @@ export function installTask(deps: InstallDeps): TaskHandler {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     await log('agent connected');
-    await setStatus(sql, cluster.id, 'in_sync');
+    await markApplied(sql, cluster, 'in_sync', { created: true });
   };
+}
+
+/**
+ * Commander tries the masters in order; the first that answers becomes the first master. A host
+ * that refuses the key or shows a changed host key fails the install: the next one would not
+ * be the node the operator meant.
+ */
+async function connectFirst(
+  hosts: SshTarget[],
+  log: (line: string) => Promise<void>,
+  version: string,
+): Promise<{ ssh: SshSession; master: SshTarget }> {
+  let last: unknown;
+  for (const master of hosts) {
+    await log(`connecting to ${master.user}@${master.host}:${master.port} (platform version ${version})`);
+    try {
+      return { ssh: await connectSsh(master), master };
+    } catch (error) {
+      if (error instanceof PermanentError || hosts.length === 1) throw error;
+      await log(`${(error as Error).message}; trying the next master`);
+      last = error;
+    }
+  }
+  throw last;
 }

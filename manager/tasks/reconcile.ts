@@ -1,13 +1,23 @@
-// Reconcile: over the agent's tunnel only, run the installer's check on the master node and act
-// on its verdict: nothing, converge (auto mode), or wait for approval of a destructive change.
+// Reconcile: over the agent's tunnel only, bring the rendered configuration up to date in the
+// bundle directory, run the installer's check on the master node and act on its verdict: nothing,
+// converge (auto mode), or open a change request for a destructive change and converge once it is
+// approved.
+import { type Actor, type AuditPrinter, recordAudit } from '../../shared/audit.js';
+import {
+  type ChangeRequestRow,
+  cancelOpenRequests,
+  completeChangeRequest,
+  requestChange,
+} from '../../shared/change-requests.js';
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
 import { bounded } from '../../shared/lifecycle.js';
 import { issueManagerToken } from '../../shared/manager-token.js';
 import type { SigningKey } from '../../shared/signing-key.js';
 import { openTunnel } from '../../shared/tunnel-client.js';
-import { loadCluster, pinHostKey, setStatus } from '../cluster-record.js';
-import { type Installer, type Installers, installerFor } from '../installers.js';
+import { configurationFiles } from '../bundle.js';
+import { type ClusterRecord, loadCluster, markApplied, pinHostKey, setStatus } from '../cluster-record.js';
+import { command, type Installer, type Installers, installerFor } from '../installers.js';
 import { connectSsh, type SshSession } from '../ssh.js';
 import { PermanentError, type TaskContext, type TaskHandler } from '../worker.js';
 
@@ -17,6 +27,8 @@ export interface ReconcileDeps {
   signingKey: () => Promise<SigningKey>;
   installers: Installers;
   gatewayUrl: string;
+  /** Prints the audit lines of change requests this replica opens. */
+  printAudit: AuditPrinter;
 }
 
 /** The verdict is among the last lines the check prints; older ones are not kept. */
@@ -73,7 +85,8 @@ export function reconcileTask(deps: ReconcileDeps): TaskHandler {
         await pinHostKey(sql, cluster.id, ssh.fingerprint);
         await log(`pinned host key ${ssh.fingerprint}`);
       }
-      await act(ssh, installer, cluster.id, cluster.values, context, deps);
+      const bundle = await uploadConfiguration(ssh, cluster, context);
+      await act(ssh, installer, cluster, bundle, context, deps);
     } finally {
       ssh.close();
       // Let the SSH goodbye and both FINs through so the tunnel ends cleanly, but never wait long.
@@ -83,41 +96,117 @@ export function reconcileTask(deps: ReconcileDeps): TaskHandler {
   };
 }
 
+/** The bundle directory, with the configuration rendered now (a change re-rendered it). */
+async function uploadConfiguration(
+  ssh: SshSession,
+  cluster: ClusterRecord,
+  context: TaskContext,
+): Promise<string> {
+  let home = '';
+  await ssh.run('reading $HOME', 'printf %s "$HOME"', (line) => {
+    home += line;
+  });
+  const directory = `${home || '/tmp'}/.commander/bundle-${cluster.id}`;
+  const files = configurationFiles(cluster.configuration);
+  if (files.length > 0) {
+    await ssh.run(
+      'creating the bundle directory',
+      `mkdir -p "${home || '/tmp'}/.commander"`,
+      (line) => void context.log(`| ${line}`),
+    );
+    await ssh.upload(directory, files);
+    await context.log(`uploaded ${files.map((f) => f.name).join(', ')} to ${directory}`);
+  }
+  return directory;
+}
+
 async function act(
   ssh: SshSession,
   installer: Installer,
-  clusterId: string,
-  values: Record<string, unknown>,
+  cluster: ClusterRecord,
+  bundle: string,
   context: TaskContext,
   deps: ReconcileDeps,
 ): Promise<void> {
   const { sql } = deps;
+  const clusterId = cluster.id;
   const output: string[] = [];
-  await run(ssh, 'check', installer.check, context, output);
+  await run(ssh, 'check', command(installer.check, bundle), context, output);
   const verdict = parseVerdict(output);
   await context.log(
     `check: ${verdict.status}${verdict.destructive_change_id ? ` (${verdict.destructive_change_id})` : ''}`,
   );
-  const approved = context.task.params.approve_destructive_change_id;
+  if (verdict.status === 'DestructiveOutOfSync') {
+    const request = await openChangeRequest(cluster.id, verdict.destructive_change_id ?? null, context, deps);
+    if (request.status !== 'approved') {
+      // A change that waits for approval is outstanding: `changing`.
+      await setStatus(sql, clusterId, 'changing');
+      await context.log(
+        `destructive change ${verdict.destructive_change_id ?? '(unnamed)'} waits for approval: ` +
+          `POST /api/v1/cluster_change_requests/${request.id}/approve`,
+      );
+      return;
+    }
+    await context.log(`change request ${request.id} is approved (by ${request.approved_by}): converging`);
+    await setStatus(sql, clusterId, 'changing');
+    await run(ssh, 'converge', command(installer.converge, bundle), context);
+    await sql.begin(async (tx) => {
+      await completeChangeRequest(tx, request.id);
+      await markApplied(tx, cluster, 'in_sync');
+    });
+    return;
+  }
+  // No destructive change is reported: a request still open for one is moot.
+  const cancelled = await cancelOpenRequests(sql, clusterId);
+  for (const request of cancelled) {
+    await context.log(`change request ${request.id} cancelled: the check no longer reports its change`);
+  }
   if (verdict.status === 'InSync') {
-    await sql`update clusters set status = 'in_sync', pending_destructive_change_id = null, updated_at = now() where id = ${clusterId}`;
+    await markApplied(sql, cluster, 'in_sync');
     return;
   }
-  if (verdict.status === 'DestructiveOutOfSync' && approved !== verdict.destructive_change_id) {
-    await sql`update clusters set status = 'out_of_sync', pending_destructive_change_id = ${verdict.destructive_change_id ?? null},
-      updated_at = now() where id = ${clusterId}`;
-    await context.log(
-      `destructive change ${verdict.destructive_change_id} waits for approval: ` +
-        `POST /api/v1/clusters/${clusterId}/tasks {"kind":"reconcile","approve_destructive_change_id":"${verdict.destructive_change_id}"}`,
-    );
-    return;
-  }
-  if (verdict.status === 'OutOfSync' && values.auto_converge === false) {
-    await setStatus(sql, clusterId, 'out_of_sync');
+  if (cluster.values.auto_converge === false) {
+    await setStatus(sql, clusterId, 'changing');
     await context.log('auto_converge is off: leaving the change for an operator');
     return;
   }
   await setStatus(sql, clusterId, 'changing');
-  await run(ssh, 'converge', installer.converge, context);
-  await sql`update clusters set status = 'in_sync', pending_destructive_change_id = null, updated_at = now() where id = ${clusterId}`;
+  await run(ssh, 'converge', command(installer.converge, bundle), context);
+  await markApplied(sql, cluster, 'in_sync');
+}
+
+/** The open request for the reported change; a new one is audited as this replica's doing. */
+async function openChangeRequest(
+  clusterId: string,
+  destructiveChangeId: string | null,
+  context: TaskContext,
+  deps: ReconcileDeps,
+): Promise<ChangeRequestRow> {
+  const { request, audit } = await deps.sql.begin(async (tx) => {
+    const opened = await requestChange(tx, clusterId, destructiveChangeId);
+    if (!opened.created) return { request: opened.request, audit: undefined };
+    const [workspace] = await tx<{ id: string; slug: string }[]>`
+      select w.id, w.slug from clusters c join workspaces w on w.id = c.workspace_id where c.id = ${clusterId}`;
+    const actor: Actor = {
+      userType: 'System',
+      userName: `manager ${context.replica}`,
+      remoteAddress: null,
+      requestUuid: context.task.id,
+      workspaceId: workspace?.id ?? null,
+      workspaceSlug: workspace?.slug ?? null,
+    };
+    const record = await recordAudit(tx, actor, {
+      auditableType: 'ClusterChangeRequest',
+      auditableId: opened.request.id,
+      action: 'create',
+      changes: {
+        cluster_id: clusterId,
+        destructive_change_id: destructiveChangeId,
+        ...(opened.cancelled.length > 0 ? { replaces: opened.cancelled.map((old) => old.id) } : {}),
+      },
+    });
+    return { request: opened.request, audit: record };
+  });
+  if (audit) deps.printAudit(audit);
+  return request;
 }

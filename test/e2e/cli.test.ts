@@ -157,6 +157,14 @@ describe('commander CLI', () => {
       await run(['token', 'create', '--workspace', 'Not A Slug', '--role', 'viewer']),
       /^commander: --workspace must be .*, got "Not A Slug"$/,
     );
+    expectUsageError(
+      await run(['token', 'create', '--global', '--role', 'admin']),
+      /^commander: --role must be global_viewer or global_admin, got "admin"$/,
+    );
+    expectUsageError(
+      await run(['token', 'create', '--global', '--workspace', 'default', '--role', 'global_admin']),
+      /^commander: --global and --workspace exclude each other/,
+    );
   });
 
   it('`agent` and `tunnel` refuse each bad flag with exit 2 and one line naming it', async () => {

@@ -3,7 +3,8 @@
 // COMMANDER_SHUTDOWN_TIMEOUT and the process still exits.
 import { connect as netConnect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createToken, ensureWorkspace } from '../../shared/tokens.js';
+import { createToken } from '../../shared/tokens.js';
+import { ensureWorkspace } from '../../shared/workspaces.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
 import { type ApiResult, api, apiOnce, Processes, sleep, startGatewayProcess, tempDir } from './helpers.js';
@@ -92,7 +93,7 @@ describe('gateway graceful shutdown', () => {
       // Its own connection, closed after the answer, as a client without keep-alive does.
       const put: Promise<ApiResult> = apiOnce(gateway.url, 'PUT', `/api/v1/clusters/${id}`, {
         token,
-        body: { values: { size: 2 } },
+        body: { name: 'locked', current_revision: 0, values: { size: 2 } },
       });
       put.catch(() => {});
       await waitForLockWait();
@@ -133,7 +134,10 @@ describe('gateway graceful shutdown', () => {
 
     const holder = await lockCluster(id);
     try {
-      const put = api(gateway.url, 'PUT', `/api/v1/clusters/${id}`, { token, body: { values: { size: 5 } } });
+      const put = api(gateway.url, 'PUT', `/api/v1/clusters/${id}`, {
+        token,
+        body: { name: 'locked', current_revision: 0, values: { size: 5 } },
+      });
       put.catch(() => {});
       await waitForLockWait();
       gateway.command.child.kill('SIGTERM');
@@ -157,7 +161,7 @@ describe('gateway graceful shutdown', () => {
     try {
       const put = api(gateway.url, 'PUT', `/api/v1/clusters/${id}`, {
         token,
-        body: { values: { size: 3 } },
+        body: { name: 'locked', current_revision: 0, values: { size: 3 } },
       }).then(
         (response) => response.status,
         () => 'failed' as const,

@@ -18,7 +18,7 @@ describe('a failed task and its cluster', () => {
     await db?.drop();
   });
 
-  it('marks the cluster creation_error with the failed install, even when the first mark fails', async () => {
+  it('marks the cluster creation_failed with the failed install, even when the first mark fails', async () => {
     const [ws] = await db.sql`insert into workspaces (slug) values ('failing') returning id`;
     // No ssh settings: the install fails for good at once.
     const [cluster] =
@@ -28,7 +28,7 @@ describe('a failed task and its cluster', () => {
       create sequence mark_attempts;
       create function refuse_first_mark() returns trigger language plpgsql as $$
       begin
-        if new.status = 'creation_error' and nextval('mark_attempts') = 1 then
+        if new.status = 'creation_failed' and nextval('mark_attempts') = 1 then
           raise exception 'injected: marking the cluster failed';
         end if;
         return new;
@@ -54,7 +54,7 @@ describe('a failed task and its cluster', () => {
       await sleep(100);
     }
     const [state] = await db.sql`select status from clusters where id = ${cluster?.id}`;
-    expect(state?.status, manager.stdout()).toBe('creation_error');
+    expect(state?.status, manager.stdout()).toBe('creation_failed');
     const [finished] = await db.sql`select error, attempts from tasks where id = ${task?.id}`;
     expect(finished?.error).toMatch(/no ssh settings/);
     // The refused mark was reported, and the task ran again once its lease expired.

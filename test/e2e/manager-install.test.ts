@@ -143,7 +143,7 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
       expect(task.error).toMatch(reason);
       expect(task.log).toMatch(reason);
       const state = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
-      expect(state.body.status).toBe('creation_error');
+      expect(state.body.status).toBe('creation_failed');
       failed[id] = task;
     }
 
@@ -173,7 +173,7 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     expect(task.log).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
 
     const state = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
-    expect(state.body).toMatchObject({ status: 'in_sync', agent_status: 'connected' });
+    expect(state.body).toMatchObject({ status: 'in_sync', agent_status: 'connected', was_created: true });
     expect(state.body.ssh.host_key_fingerprint).toBe(sshd.fingerprint);
 
     const bundle = join(sshd.dir, '..', '..', 'root', '.commander', `bundle-${id}`);
@@ -188,13 +188,14 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
 
     // Delete: destroy runs over SSH, the agent's key is revoked, the cluster is archived.
     const deleted = await api(gateway, 'DELETE', `/api/v1/clusters/${id}`, { token });
-    expect(deleted.body.status).toBe('deleting');
+    expect(deleted.body.status).toBe('delete');
     const removal = await waitTask(id, 'delete', ['succeeded', 'failed']);
     expect(removal.status, removal.log).toBe('succeeded');
     expect(removal.log).toContain('| destroyed');
     const archived = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
-    expect(archived.body.status).toBe('archived');
+    expect(archived.body.status).toBe('deleted');
     expect(archived.body.archived_at).not.toBeNull();
+    expect(archived.body.archive_number).toBe(1);
     const [agent] = await db.sql`select revoked_at from agents where cluster_id = ${id}`;
     expect(agent?.revoked_at).not.toBeNull();
   });
@@ -206,7 +207,7 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     expect(removal.status).toBe('succeeded');
     expect(removal.log).toContain('never installed');
     expect((await api(gateway, 'GET', `/api/v1/clusters/${created.body.id}`, { token })).body.status).toBe(
-      'archived',
+      'deleted',
     );
   });
 });

@@ -153,7 +153,7 @@ describe.skipIf(!runnable && !process.env.CI)('the README, run as written', () =
     const actions = (JSON.parse(audit) as { auditable_type: string; action: string }[]).map(
       (r) => `${r.auditable_type} ${r.action}`,
     );
-    expect(actions).toEqual(expect.arrayContaining(['Cluster create', 'ApiToken create']));
+    expect(actions).toEqual(expect.arrayContaining(['Cluster create', 'AuthToken create']));
 
     expect(tokenCreate).toHaveLength(1);
     const token = await user.type(tokenCreate[0] as string);

@@ -83,7 +83,7 @@ describe.skipIf(!runnable && !process.env.CI)(
       dir.remove();
     });
 
-    it('checks, converges, and applies a destructive change only with the right approval', async () => {
+    it('checks, converges, and applies a destructive change once its change request is approved', async () => {
       if (!ns || !sshd) throw new Error('no namespace');
       const target = `127.0.0.1:${sshd.port}`;
       expect(await refusedFromHost(sshd.port)).toBe(true);
@@ -123,7 +123,12 @@ describe.skipIf(!runnable && !process.env.CI)(
       await agent.waitFor(/connected to the gateway/, 20_000);
       const ssh = await api(gateway, 'PUT', `/api/v1/clusters/${id}`, {
         token,
-        body: { ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, private_key: sshd.privateKey } },
+        body: {
+          name: 'behind-nat',
+          current_revision: created.body.current_revision,
+          values: created.body.values,
+          ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, private_key: sshd.privateKey },
+        },
       });
       expect(ssh.status, ssh.text).toBe(200);
 
@@ -177,23 +182,64 @@ describe.skipIf(!runnable && !process.env.CI)(
       const waiting = await reconcile();
       expect(waiting.log).toContain('destructive change chg-42 waits for approval');
       expect(converged()).toBe(1);
-      expect(await status()).toBe('out_of_sync');
-      const wrong = await api(gateway, 'POST', `/api/v1/clusters/${id}/tasks`, {
-        token,
-        body: { kind: 'reconcile', approve_destructive_change_id: 'chg-7' },
-      });
-      expect(wrong.status).toBe(409);
-      expect(wrong.body.error.message).toContain('chg-42');
+      // Waiting for approval: the change is outstanding, as a pending change request.
+      expect(await status()).toBe('changing');
+      const requests = async () =>
+        (await api(gateway, 'GET', `/api/v1/cluster_change_requests?cluster_id=${id}`, { token })).body;
+      const [pending, ...others] = await requests();
+      expect(others).toEqual([]);
+      expect(pending).toMatchObject({ cluster_id: id, status: 'pending', destructive_change_id: 'chg-42' });
+      expect(waiting.log).toContain(`POST /api/v1/cluster_change_requests/${pending.id}/approve`);
+      // Checking again finds the same request, and still converges nothing.
+      await reconcile();
+      expect((await requests()).map((r: { id: string }) => r.id)).toEqual([pending.id]);
       expect(converged()).toBe(1);
-      const approved = await reconcile({ approve_destructive_change_id: 'chg-42' });
-      expect(approved.log).toContain('running converge');
+      // The task body no longer approves.
+      const old = await api(gateway, 'POST', `/api/v1/clusters/${id}/tasks`, {
+        token,
+        body: { kind: 'reconcile', approve_destructive_change_id: 'chg-42' },
+      });
+      expect(old.status).toBe(400);
+
+      // Approving lets the manager converge on its own.
+      const approval = await api(gateway, 'POST', `/api/v1/cluster_change_requests/${pending.id}/approve`, {
+        token,
+      });
+      expect(approval.status, approval.text).toBe(200);
+      expect(approval.body).toMatchObject({
+        id: pending.id,
+        status: 'approved',
+        approved_by: 'operator token',
+      });
+      const deadline = Date.now() + 30_000;
+      while ((await requests())[0]?.status !== 'completed') {
+        if (Date.now() > deadline) throw new Error(`not completed: ${JSON.stringify(await requests())}`);
+        await sleep(200);
+      }
       expect(converged()).toBe(2);
       expect(await status()).toBe('in_sync');
+      const approvedTask = await db.sql`select log from tasks where cluster_id = ${id} and kind = 'reconcile'
+        order by created_at desc limit 1`;
+      expect(approvedTask[0]?.log).toContain(`change request ${pending.id} is approved (by operator token)`);
+      const again = await api(gateway, 'POST', `/api/v1/cluster_change_requests/${pending.id}/approve`, {
+        token,
+      });
+      expect(again.status).toBe(409);
+      expect(again.text.toLowerCase()).toContain('already_completed');
+      const audited = await db.sql`select action, user_type, user_name from audit_records
+        where auditable_type = 'ClusterChangeRequest' and auditable_id = ${pending.id} order by id`;
+      expect(audited).toEqual([
+        { action: 'create', user_type: 'System', user_name: 'manager netns-test' },
+        { action: 'approve', user_type: 'AuthToken', user_name: 'operator token' },
+      ]);
 
       // Every reconcile went through the agent: one audited tunnel each.
       const [count] = await db.sql`select count(*)::int as n from audit_records
       where auditable_type = 'Tunnel' and audited_changes->>'cluster_id' = ${id}`;
-      expect(count?.n).toBe(4);
+      const [reconciles] = await db.sql`select count(*)::int as n from tasks
+      where cluster_id = ${id} and kind = 'reconcile' and status = 'succeeded'`;
+      expect(reconciles?.n).toBeGreaterThanOrEqual(5);
+      expect(count?.n).toBe(reconciles?.n);
     });
   },
 );

@@ -358,7 +358,7 @@ describe('tunnel through a real agent', () => {
       return found;
     });
     expect(row.action).toBe('tunnel');
-    expect(row.user_type).toBe('ApiToken');
+    expect(row.user_type).toBe('AuthToken');
     expect(row.audited_changes).toEqual({
       cluster_id: clusterId,
       target: echoTarget(),

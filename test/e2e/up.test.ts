@@ -101,7 +101,7 @@ describe('commander up on an empty data dir, without DATABASE_URL', () => {
       auditable_type: 'Cluster',
       auditable_id: clusterId,
       action: 'create',
-      user_type: 'ApiToken',
+      user_type: 'AuthToken',
       workspace_slug: 'default',
     });
 

@@ -13,7 +13,7 @@ import { TelemetryWriter } from '../../gateway/telemetry.js';
 import { Encryptor } from '../../shared/crypto.js';
 import { generateAgentKey } from '../../shared/identity.js';
 import { createLogger } from '../../shared/logger.js';
-import { ensureWorkspace } from '../../shared/tokens.js';
+import { ensureWorkspace } from '../../shared/workspaces.js';
 import { eventually } from '../e2e/agent-stack.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { testKeys } from '../support/keys.js';

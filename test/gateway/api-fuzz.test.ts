@@ -92,15 +92,57 @@ const clusterFields = {
   values,
   allowed_targets: fc.array(targetish, { maxLength: 3 }),
 };
+const versionFields = {
+  name: hostileString,
+  comment: hostileString,
+  unusable: fc.oneof(fc.boolean(), leaf),
+  params: fc.oneof(
+    json,
+    fc.constant([{ header: 'h' }, { key: 'size', type: 'number', title: 'Size', optional: true }]),
+  ),
+  resources: hostileString,
+  ssh_configuration: hostileString,
+};
+const templateFields = {
+  name: fc.oneof(hostileString, fc.stringMatching(/^[a-z][a-z0-9 -]{5,20}$/)),
+  comment: hostileString,
+  immutable: fc.oneof(fc.boolean(), leaf),
+};
+/** Filled in once the fuzzed template exists: a version id is sometimes the real one. */
+const versionRef = fc.oneof(fc.constant('{version}'), fc.uuid().map(String), hostileString);
 const routes: Array<[string, string, fc.Arbitrary<unknown>]> = [
-  ['POST', '/api/v1/clusters', bodiesOf(clusterFields)],
-  ['PUT', '/api/v1/clusters/:id', bodiesOf({ ...clusterFields, name: fc.constant('fuzzed') })],
-  ['POST', '/api/v1/clusters/:id/agent_tokens', bodiesOf({ expires_in: fc.oneof(fc.integer(), leaf) })],
+  ['POST', '/api/v1/clusters', bodiesOf({ ...clusterFields, cluster_template_version_id: versionRef })],
+  [
+    'PUT',
+    '/api/v1/clusters/:id',
+    bodiesOf({
+      ...clusterFields,
+      name: fc.constant('fuzzed'),
+      current_revision: fc.oneof(fc.nat(3), leaf),
+      cluster_template_version_id: versionRef,
+    }),
+  ],
   [
     'POST',
-    '/api/v1/clusters/:id/tasks',
-    bodiesOf({ kind: fc.constant('reconcile'), approve_destructive_change_id: hostileString }),
+    '/api/v1/cluster_templates',
+    bodiesOf({
+      ...templateFields,
+      cluster_template_versions: fc.array(fc.record(versionFields, { requiredKeys: [] }), { maxLength: 2 }),
+    }),
   ],
+  [
+    'PUT',
+    '/api/v1/cluster_templates/:template',
+    bodiesOf({
+      ...templateFields,
+      current_revision: fc.oneof(fc.nat(3), leaf),
+      current_cluster_template_version_id: versionRef,
+    }),
+  ],
+  ['POST', '/api/v1/cluster_templates/:template/versions', bodiesOf(versionFields)],
+  ['PUT', '/api/v1/cluster_template_versions/:version', bodiesOf(versionFields)],
+  ['POST', '/api/v1/clusters/:id/agent_tokens', bodiesOf({ expires_in: fc.oneof(fc.integer(), leaf) })],
+  ['POST', '/api/v1/clusters/:id/tasks', bodiesOf({ kind: fc.constant('reconcile') })],
   ['POST', '/api/v1/tokens', bodiesOf({ name: hostileString, role: fc.constantFrom('viewer', 'operator') })],
   ['POST', '/api/v1/tasks/:task/cancel', fc.oneof(json, deep)],
   ['DELETE', '/api/v1/tokens/:id', fc.oneof(json, deep)],
@@ -133,6 +175,7 @@ const queryKeys = [
   'from',
   'to',
   'include_archived',
+  'without_archived',
   'cluster_id',
   'target',
 ];
@@ -145,6 +188,8 @@ describe('generated hostile requests', () => {
   let token: string;
   let clusterId: string;
   let taskId: string;
+  let templateId: string;
+  let versionId: string;
   let counter = 0;
 
   const counts = async () =>
@@ -152,7 +197,9 @@ describe('generated hostile requests', () => {
       await gw.db.sql`select (select count(*) from clusters)::int as clusters,
         (select count(*) from tasks)::int as tasks, (select count(*) from audit_records)::int as audits,
         (select count(*) from api_tokens)::int as tokens,
-        (select count(*) from agent_enrollment_tokens)::int as enrollments`
+        (select count(*) from agent_enrollment_tokens)::int as enrollments,
+        (select count(*) from cluster_templates)::int as templates,
+        (select count(*) from cluster_template_versions)::int as versions`
     )[0];
 
   /** Sends the request; asserts no 5xx, and nothing written when refused. */
@@ -187,6 +234,12 @@ describe('generated hostile requests', () => {
       body: { kind: 'reconcile' },
     });
     taskId = task.body.id;
+    const template = await gw.request('POST', '/api/v1/cluster_templates', {
+      token,
+      body: { name: 'fuzzed', cluster_template_versions: [{ params: [] }] },
+    });
+    templateId = template.body.id;
+    versionId = template.body.current_cluster_template_version_id;
   });
   afterAll(() => gw.close());
 
@@ -197,8 +250,12 @@ describe('generated hostile requests', () => {
           ...routes.map(([method, path, body]) => fc.tuple(fc.constant(method), fc.constant(path), body)),
         ),
         async ([method, path, body]) => {
-          const target = path.replace(':id', clusterId).replace(':task', taskId);
-          await send(method, target, toText(body));
+          const target = path
+            .replace(':id', clusterId)
+            .replace(':task', taskId)
+            .replace(':template', templateId)
+            .replace(':version', versionId);
+          await send(method, target, toText(body).replaceAll('{version}', versionId));
         },
       ),
       { numRuns: RUNS * 4 },
@@ -227,6 +284,10 @@ describe('generated hostile requests', () => {
       'GET /api/v1/tokens',
       'DELETE /api/v1/tokens/:id',
       'GET /api/v1/audit',
+      'GET /api/v1/cluster_templates',
+      'GET /api/v1/cluster_templates/:id',
+      'GET /api/v1/cluster_templates/:id/versions',
+      'GET /api/v1/cluster_template_versions/:id',
       'GET /healthz',
       'GET /readyz',
       'GET /metrics',

@@ -73,7 +73,7 @@ describe('cached callers and clusters', () => {
     // Through the API the change applies to the very next request, without waiting.
     const updated = await gw.request('PUT', `/api/v1/clusters/${id}`, {
       token: admin,
-      body: { allowed_targets: ['10.0.0.3:22'] },
+      body: { name: created.body.name, current_revision: 0, allowed_targets: ['10.0.0.3:22'] },
     });
     expect(updated.status).toBe(200);
     expect(await tunnelRefusal(gw, admin, id, '10.0.0.2:22')).toBe('target_not_allowed');

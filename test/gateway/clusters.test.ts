@@ -41,19 +41,65 @@ describe('clusters', () => {
     expect(Date.parse(cluster.created_at)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(cluster.created_at)).toBeLessThanOrEqual(after);
 
-    expect((await gw.request('GET', `/api/v1/clusters/${cluster.id}`, { token })).body).toEqual(cluster);
-    expect((await gw.request('GET', '/api/v1/clusters', { token })).body).toEqual([cluster]);
+    // Commander's fields, for a cluster not made from a template.
+    expect(cluster).toMatchObject({
+      cluster_template_version_id: null,
+      cluster_template_version_switched_at: null,
+      registry_id: null,
+      was_created: false,
+      is_locked: false,
+      cluster_type: null,
+      connection_hosts: { masters: [] },
+      render_errors: [],
+      cluster_agent_data: [],
+      archive_number: null,
+      desired_resources_rendered: null,
+      registry_mode: 'Direct',
+      resources_state_results: [],
+    });
+    // Milliseconds and an offset.
+    expect(cluster.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$/);
 
+    expect((await gw.request('GET', `/api/v1/clusters/${cluster.id}`, { token })).body).toEqual(cluster);
+    // Lists leave the rendered texts and per-resource results out.
+    const listed = Object.fromEntries(
+      Object.entries(cluster).filter(
+        ([key]) => !key.endsWith('_rendered') && key !== 'resources_state_results',
+      ),
+    );
+    expect((await gw.request('GET', '/api/v1/clusters', { token })).body).toEqual([listed]);
+
+    // PUT replaces the whole object and carries the revision read.
     const updated = await gw.request('PUT', `/api/v1/clusters/${cluster.id}`, {
       token,
-      body: { values: { platform_version: '1.1' }, name: 'prod-one' },
+      body: { values: { platform_version: '1.1' }, name: 'prod-one', current_revision: 0 },
     });
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({
       name: 'prod-one',
       values: { platform_version: '1.1' },
       allowed_targets: ['10.0.0.1:22'],
+      current_revision: 1,
     });
+    const stale = await gw.request('PUT', `/api/v1/clusters/${cluster.id}`, {
+      token,
+      body: { values: {}, name: 'prod-one', current_revision: 0 },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('REVISION_CONFLICT');
+    expect(stale.body.error.message).toContain('revision_conflict');
+    const nameless = await gw.request('PUT', `/api/v1/clusters/${cluster.id}`, {
+      token,
+      body: { values: {}, current_revision: 1 },
+    });
+    expect(nameless.status).toBe(400);
+    expect(nameless.body.error.message).toContain('name');
+    const revisionless = await gw.request('PUT', `/api/v1/clusters/${cluster.id}`, {
+      token,
+      body: { name: 'prod-one' },
+    });
+    expect(revisionless.status).toBe(400);
+    expect(revisionless.body.error.message).toContain('current_revision');
     expect(Date.parse(updated.body.updated_at)).toBeGreaterThanOrEqual(Date.parse(cluster.updated_at));
     // no task for a cluster without ssh settings
     expect((await gw.request('GET', `/api/v1/tasks?cluster_id=${cluster.id}`, { token })).body).toEqual([]);
@@ -70,6 +116,19 @@ describe('clusters', () => {
     ).toBe(201);
     const [row] = await gw.db.sql`select count(*)::int as n from clusters where name = 'dup'`;
     expect(row?.n).toBe(2);
+  });
+
+  it('takes free-text names: spaces and any printable Unicode, no control characters, at most 255', async () => {
+    for (const name of ['Prod cluster #1', 'кластер (тест)', '本番 🚀', 'a'.repeat(255)]) {
+      const created = await gw.request('POST', '/api/v1/clusters', { token, body: { name } });
+      expect(created.status, created.text).toBe(201);
+      expect(created.body.name).toBe(name);
+    }
+    for (const name of ['', '   ', 'tab\there', 'line\nbreak', 'a'.repeat(256), 'nul\u0007bell']) {
+      const refused = await gw.request('POST', '/api/v1/clusters', { token, body: { name } });
+      expect(refused.status, JSON.stringify(name)).toBe(400);
+      expect(refused.body.error.message).toContain('body/name');
+    }
   });
 
   it('stores the ssh private key encrypted and queues an install task', async () => {
@@ -108,9 +167,10 @@ describe('clusters', () => {
     });
     const deleted = await gw.request('DELETE', `/api/v1/clusters/${created.body.id}`, { token });
     expect(deleted.status).toBe(200);
-    expect(deleted.body.status).toBe('deleting');
+    expect(deleted.body.status).toBe('delete');
+    expect(deleted.body.is_locked).toBe(true);
     const again = await gw.request('DELETE', `/api/v1/clusters/${created.body.id}`, { token });
-    expect(again.body.status).toBe('deleting');
+    expect(again.body.status).toBe('delete');
     const tasks = await gw.request('GET', `/api/v1/tasks?cluster_id=${created.body.id}`, { token });
     const byKind = Object.fromEntries(
       tasks.body.map((t: { kind: string; status: string }) => [t.kind, t.status]),
@@ -119,18 +179,27 @@ describe('clusters', () => {
     expect(tasks.body).toHaveLength(2);
   });
 
-  it('hides archived clusters from the list unless asked, and frees their name', async () => {
+  it('leaves deleted clusters out of lists with without_archived=true, and frees their name', async () => {
     const created = await gw.request('POST', '/api/v1/clusters', { token, body: { name: 'old' } });
     await gw.db
-      .sql`update clusters set status = 'archived', archived_at = now() where id = ${created.body.id}`;
-    const list = await gw.request('GET', '/api/v1/clusters', { token });
-    expect(list.body.map((c: { name: string }) => c.name)).not.toContain('old');
-    const all = await gw.request('GET', '/api/v1/clusters?include_archived=true', { token });
-    expect(all.body.map((c: { name: string }) => c.name)).toContain('old');
-    expect(
-      (await gw.request('PUT', `/api/v1/clusters/${created.body.id}`, { token, body: { values: {} } }))
-        .status,
-    ).toBe(409);
+      .sql`update clusters set status = 'deleted', archived_at = now() where id = ${created.body.id}`;
+    const names = async (query: string) =>
+      (await gw.request('GET', `/api/v1/clusters${query}`, { token })).body.map(
+        (c: { name: string }) => c.name,
+      );
+    // As in Commander: lists hold deleted clusters unless asked not to.
+    expect(await names('')).toContain('old');
+    expect(await names('?without_archived=true')).not.toContain('old');
+    expect(await names('?include_archived=true')).toContain('old');
+    expect(await names('?include_archived=false')).not.toContain('old');
+    const read = await gw.request('GET', `/api/v1/clusters/${created.body.id}`, { token });
+    expect(read.body).toMatchObject({ status: 'deleted' });
+    expect(read.body.archived_at).not.toBeNull();
+    const put = await gw.request('PUT', `/api/v1/clusters/${created.body.id}`, {
+      token,
+      body: { name: 'old', values: {}, current_revision: created.body.current_revision },
+    });
+    expect(put.status).toBe(409);
     expect((await gw.request('POST', '/api/v1/clusters', { token, body: { name: 'old' } })).status).toBe(201);
   });
 });
@@ -155,7 +224,12 @@ describe('audit', () => {
     const id = created.body.id as string;
     await gw.request('PUT', `/api/v1/clusters/${id}`, {
       token,
-      body: { values: { a: 1 }, ssh: { host: 'h2', user: 'root', private_key: key.private } },
+      body: {
+        name: 'audited',
+        current_revision: 0,
+        values: { a: 1 },
+        ssh: { host: 'h2', user: 'root', private_key: key.private },
+      },
     });
     await gw.request('DELETE', `/api/v1/clusters/${id}`, { token });
     const issued = await gw.request('POST', '/api/v1/tokens', {
@@ -176,7 +250,7 @@ describe('audit', () => {
       ['Cluster', 'create'],
       ['Cluster', 'update'],
       ['Cluster', 'destroy'],
-      ['ApiToken', 'create'],
+      ['AuthToken', 'create'],
     ]);
     for (const record of records) {
       expect(Object.keys(record).sort()).toEqual(
@@ -193,13 +267,14 @@ describe('audit', () => {
         ].sort(),
       );
       expect(record).toMatchObject({
-        user_type: 'ApiToken',
+        user_type: 'AuthToken',
         user_name: 'admin-alpha',
         workspace_slug: 'alpha',
       });
       expect(record.request_uuid).toMatch(/^[0-9a-f-]{36}$/);
       expect(record.remote_address).toBe('127.0.0.1');
     }
+    expect(records[0].audited_changes).toMatchObject({ status: 'new' });
     expect(records[0].audited_changes.ssh).toEqual({
       host: 'h1',
       port: 22,
@@ -208,7 +283,8 @@ describe('audit', () => {
     });
     expect(records[1].audited_changes.values).toEqual([{}, { a: 1 }]);
     expect(records[1].audited_changes.ssh[1]).toMatchObject({ host: 'h2', private_key: '[FILTERED]' });
-    expect(records[2].audited_changes).toEqual({ status: ['new', 'deleting'] });
+    expect(records[1].audited_changes.current_revision).toEqual([0, 1]);
+    expect(records[2].audited_changes).toEqual({ status: ['new', 'delete'] });
     // The token's record names it and its role, and nothing else: no token, masked or not.
     expect(records[3].audited_changes).toEqual({ name: 'robot', role: 'viewer' });
 

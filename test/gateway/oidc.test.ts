@@ -115,4 +115,54 @@ describe('OIDC JWTs', () => {
     }
     expect(await audits()).toBe(before);
   });
+
+  it('takes the role from workspace role bindings of the user or its groups, the strongest winning', async () => {
+    const admin = await gw.globalToken('global_admin');
+    const [workspace] = await gw.db.sql`select id from workspaces where slug = 'alpha'`;
+    const bind = async (subject_kind: string, subject_name: string, role: string) => {
+      const res = await gw.request('POST', '/api/v1/workspace_role_bindings', {
+        token: admin,
+        body: { workspace_id: workspace?.id, role, subject_kind, subject_name },
+      });
+      expect(res.status, res.text).toBe(201);
+      return res.body.id as string;
+    };
+    const jwt = await sign({
+      commander_workspace: 'alpha',
+      email: 'bob@example.com',
+      groups: ['devs', 'ops'],
+    });
+    const create = (name: string) =>
+      gw.request('POST', '/api/v1/clusters', { ...bearer(jwt), body: { name } });
+
+    const unbound = await gw.request('GET', '/api/v1/clusters', bearer(jwt));
+    expect(unbound.status).toBe(401);
+    expect(unbound.body.error.message).toContain('workspace role binding');
+
+    await bind('group', 'devs', 'viewer');
+    expect((await gw.request('GET', '/api/v1/clusters', bearer(jwt))).status).toBe(200);
+    expect((await create('bound-1')).status).toBe(403);
+
+    const user = await bind('user', 'bob@example.com', 'operator');
+    const created = await create('bound-2');
+    expect(created.status, created.text).toBe(201);
+    expect(gw.audit.at(-1)).toMatchObject({ user_type: 'User', user_name: 'bob@example.com' });
+
+    // Archiving the binding takes the role away at once.
+    await gw.request('DELETE', `/api/v1/workspace_role_bindings/${user}`, { token: admin });
+    expect((await create('bound-3')).status).toBe(403);
+
+    // A role claim and a binding: the stronger one counts.
+    const claimed = await sign({
+      commander_workspace: 'alpha',
+      commander_role: 'viewer',
+      email: 'carol@example.com',
+      groups: ['ops'],
+    });
+    await bind('group', 'ops', 'operator');
+    expect(
+      (await gw.request('POST', '/api/v1/clusters', { ...bearer(claimed), body: { name: 'bound-4' } }))
+        .status,
+    ).toBe(201);
+  });
 });

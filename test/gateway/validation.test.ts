@@ -56,10 +56,10 @@ describe('request validation', () => {
 
   it('rejects names too long, empty or odd, and missing required fields', async () => {
     await rejected(
-      { name: 'a'.repeat(101) },
+      { name: 'a'.repeat(256) },
       400,
       'VALIDATION_FAILED',
-      /body\/name must NOT have more than 100/,
+      /body\/name must NOT have more than 255/,
     );
     await rejected({ name: '' }, 400, 'VALIDATION_FAILED', /body\/name/);
     await rejected({ name: 'bad\nname' }, 400, 'VALIDATION_FAILED', /body\/name must match pattern/);
@@ -126,7 +126,7 @@ describe('request validation', () => {
     expect(empty.status).toBe(400);
     const wrong = await gw.request('PUT', `/api/v1/clusters/${created.body.id}`, {
       token,
-      body: { name: 'x', status: 'in_sync' },
+      body: { name: 'x', current_revision: 0, status: 'in_sync' },
     });
     expect(wrong.status).toBe(400);
     expect(wrong.body.error.message).toMatch(/unknown field "status"/);

@@ -7,7 +7,7 @@ import { createLogger } from '../../shared/logger.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 
 const actor: Actor = {
-  userType: 'ApiToken',
+  userType: 'AuthToken',
   userName: 'ops',
   remoteAddress: '127.0.0.1',
   requestUuid: null,

@@ -7,7 +7,9 @@ import type { OidcConfig } from '../../shared/config.js';
 import { Encryptor } from '../../shared/crypto.js';
 import { checkEncryptionKeys } from '../../shared/db/key-check.js';
 import { createLogger } from '../../shared/logger.js';
-import { createToken, ensureWorkspace, type Role } from '../../shared/tokens.js';
+import type { GlobalRole, Role } from '../../shared/roles.js';
+import { createToken } from '../../shared/tokens.js';
+import { ensureWorkspace } from '../../shared/workspaces.js';
 import { freshDatabase, type TestDatabase } from './db.js';
 import { testKeys } from './keys.js';
 
@@ -21,6 +23,8 @@ export interface TestGateway {
   auditLines: string[];
   draining: { value: boolean };
   token(role: Role, workspace?: string): Promise<string>;
+  /** A token of no workspace. */
+  globalToken(role: GlobalRole): Promise<string>;
   request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
   close(): Promise<void>;
 }
@@ -41,7 +45,13 @@ export interface ApiResponse {
   headers: Record<string, string>;
 }
 
-export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  options: {
+    oidc?: OidcConfig;
+    /** Every log line the gateway writes (level trace), when given. */
+    logs?: string[];
+  } = {},
+): Promise<TestGateway> {
   const db = await freshDatabase();
   const encryptor = await Encryptor.create(testKeys());
   await checkEncryptionKeys(db.sql, encryptor);
@@ -51,7 +61,9 @@ export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Pro
   const app = await buildServer({
     sql: db.sql,
     encryptor,
-    logger: createLogger('silent', 'test'),
+    logger: options.logs
+      ? createLogger('trace', 'test', { write: (line: string) => void options.logs?.push(line) })
+      : createLogger('silent', 'test'),
     metrics: createMetrics(db.sql, 'commander-test', 5),
     printAudit: (...records) => {
       for (const record of records) {
@@ -99,6 +111,9 @@ export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Pro
     async token(role, workspace = 'alpha') {
       const ws = await ensureWorkspace(db.sql, workspace);
       return (await createToken(db.sql, ws.id, `${role}-${workspace}`, role)).token;
+    },
+    async globalToken(role) {
+      return (await createToken(db.sql, null, `${role}-token`, role)).token;
     },
     request,
     async close() {

@@ -104,6 +104,8 @@ export interface KubeApiOptions {
   maxObjectBytes?: number;
   /** Whether Deployments, DaemonSets and StatefulSets look ready unless setReady says otherwise (default true). */
   workloadsReady?: boolean;
+  /** The address to listen on (default 127.0.0.1): another one lets a network namespace reach it. */
+  host?: string;
 }
 
 export interface NodeResources {
@@ -1244,6 +1246,7 @@ interface WriteOptions {
 class KubeApiServer implements KubeApi {
   url = '';
   readonly token: string;
+  private readonly host: string;
   readonly requests: RecordedRequest[] = [];
   private readonly server: Server;
   private readonly objects = new Map<string, KubeObject>();
@@ -1263,6 +1266,7 @@ class KubeApiServer implements KubeApi {
   private readonly workloadsReady: boolean;
 
   constructor(options: KubeApiOptions) {
+    this.host = options.host ?? '127.0.0.1';
     this.token = options.token ?? randomBytes(24).toString('base64url');
     this.gitVersion = options.gitVersion ?? 'v1.31.0';
     this.establishDelay = options.crdEstablishDelayMs ?? 50;
@@ -1289,9 +1293,9 @@ class KubeApiServer implements KubeApi {
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
+      this.server.listen(0, this.host, () => resolve());
     });
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `http://${this.host}:${(this.server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {

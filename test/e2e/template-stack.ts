@@ -1,0 +1,136 @@
+// The stack for clusters made from templates, end to end: a real gateway (and, when asked, a
+// manager), a real sshd in a network namespace standing for the cluster's master, the Kubernetes
+// API double the agent applies to, and an installers file whose install starts a real agent.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../../shared/net.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { keysEnv, testKeys } from '../support/keys.js';
+import { type KubeApi, startKubeApi } from '../support/kube-api.js';
+import { createNetns, haveNetns, type NetNs } from '../support/netns.js';
+import { CLI, waitForStatus } from '../support/process.js';
+import { haveSshd, startSshd, type TestSshd } from '../support/sshd.js';
+import { Processes, tempDir } from './helpers.js';
+
+export const templateStackRunnable = haveSshd() && haveNetns();
+
+/** ModuleConfig is a custom resource: the double serves it once its definition exists. */
+export const moduleConfigCrd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'moduleconfigs.deckhouse.io' },
+  spec: {
+    group: 'deckhouse.io',
+    scope: 'Cluster',
+    names: { plural: 'moduleconfigs', singular: 'moduleconfig', kind: 'ModuleConfig' },
+    versions: [
+      {
+        name: 'v1alpha1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
+  },
+};
+
+export interface TemplateStack {
+  processes: Processes;
+  ns: NetNs;
+  sshd: TestSshd;
+  kube: KubeApi;
+  db: TestDatabase;
+  dir: { path: string; remove(): void };
+  env: Record<string, string>;
+  gateway: string;
+  token: string;
+  /** Where the installer keeps the configuration it applied, beside the bundle. */
+  applied: string;
+  /** The master trusts a cluster's generated key pair (its dc_sshPublicKey). */
+  authorize(publicKey: string): void;
+  startManager(id: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `check` is the installer's check command; by default it compares the bundle's configuration
+ * (uploaded again before each check) with the one applied, and converge takes the new one.
+ */
+export async function startTemplateStack(
+  prefix: string,
+  options: { check?: string } = {},
+): Promise<TemplateStack> {
+  if (!templateStackRunnable) {
+    throw new Error('sshd (openssh-server) and root with iproute2 (ip netns) are required in CI');
+  }
+  const processes = new Processes();
+  const dir = tempDir(prefix);
+  const ns = createNetns();
+  // The master: an sshd inside the namespace, at the namespace's own address only.
+  const sshd = await startSshd({ listen: ns.nsAddress, prefix: ns.exec });
+  // The cluster's Kubernetes API, where the namespace can reach it.
+  const kube = await startKubeApi({ host: ns.hostAddress });
+  kube.put(moduleConfigCrd);
+  const kubeconfig = kube.writeKubeconfig(dir.path);
+  const db = await freshDatabase();
+  const applied = '{bundle}/applied-cluster-configuration.yaml';
+  const install = `set -a; . {bundle}/agent.env; set +a; cp {bundle}/cluster-configuration.yaml ${applied}; setsid nohup ${process.execPath} ${CLI} agent --state-dir {bundle}/state --kubeconfig ${kubeconfig} --sync-interval 1 --telemetry-interval 1 --heartbeat-interval 1 > {bundle}/agent.log 2>&1 < /dev/null & echo installer started`;
+  const check =
+    options.check ??
+    `if cmp -s {bundle}/cluster-configuration.yaml ${applied}; then echo '{"status": "InSync"}'; else echo '{"status": "OutOfSync"}'; fi`;
+  const installers = join(dir.path, 'installers.yaml');
+  writeFileSync(
+    installers,
+    [
+      'default_version: "1.0"',
+      'installers:',
+      '  "1.0":',
+      `    install: ${JSON.stringify(install)}`,
+      `    check: ${JSON.stringify(check)}`,
+      `    converge: ${JSON.stringify(`cp {bundle}/cluster-configuration.yaml ${applied} && echo converged`)}`,
+      `    destroy: ${JSON.stringify('pkill -f "agent --state-dir {bundle}/state"; echo destroyed')}`,
+    ].join('\n'),
+  );
+  // The gateway listens on the host's end of the pair: the agent in the namespace dials it.
+  const port = await freePort();
+  const gateway = `http://${ns.hostAddress}:${port}`;
+  const env = {
+    DATABASE_URL: db.url,
+    ...keysEnv(testKeys()),
+    COMMANDER_PUBLIC_URL: gateway,
+    COMMANDER_INSTALLERS: installers,
+    COMMANDER_AGENT_WAIT_SECONDS: '30',
+  };
+  processes.start(['gateway'], { ...env, COMMANDER_LISTEN: `${ns.hostAddress}:${port}` });
+  await waitForStatus(`${gateway}/readyz`, 200, 45_000);
+  const token = (
+    await processes.run(['token', 'create', '--workspace', 'fleet', '--role', 'operator'], env)
+  ).stdout.trim();
+  return {
+    processes,
+    ns,
+    sshd,
+    kube,
+    db,
+    dir,
+    env,
+    gateway,
+    token,
+    applied,
+    authorize(publicKey) {
+      appendFileSync(join(sshd.dir, 'authorized_keys'), `${publicKey}\n`);
+    },
+    async startManager(id) {
+      const manager = processes.start(['manager'], { ...env, COMMANDER_REPLICA_ID: id });
+      await manager.waitFor(/"msg":"manager ready"/, 30_000);
+    },
+    async stop() {
+      await processes.stopAll();
+      await sshd.stop();
+      await kube.close();
+      ns.remove();
+      await db.drop();
+      dir.remove();
+    },
+  };
+}
