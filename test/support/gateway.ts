@@ -41,7 +41,9 @@ export interface ApiResponse {
   headers: Record<string, string>;
 }
 
-export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  options: { oidc?: OidcConfig; caBundle?: string } = {},
+): Promise<TestGateway> {
   const db = await freshDatabase();
   const encryptor = await Encryptor.create(testKeys());
   await checkEncryptionKeys(db.sql, encryptor);
@@ -60,6 +62,7 @@ export async function startTestGateway(options: { oidc?: OidcConfig } = {}): Pro
       }
     },
     publicUrl: 'http://127.0.0.1',
+    caBundle: options.caBundle,
     oidc: options.oidc,
     isDraining: () => draining.value,
   });
