@@ -112,13 +112,16 @@ export function renderedColumns(
     ]),
   );
   const { masters, privateKey } = rendered.connection;
-  const first = masters[0];
+  // The master the install reached stays the first master while the hosts still list it.
+  const kept = masters.find(
+    (master) => master.host === previous?.ssh_host && master.port === previous?.ssh_port,
+  );
+  const first = kept ?? masters[0];
   const previousHosts = new Set((previous?.connection_hosts?.masters ?? []).map(targetOf));
   const explicit = (allowedTargets ?? previous?.allowed_targets ?? []).filter(
     (target) => !previousHosts.has(target),
   );
   const connection: ConnectionHosts = { masters };
-  const sameHost = first && previous?.ssh_host === first.host && previous?.ssh_port === first.port;
   return {
     ...texts,
     render_errors: [],
@@ -128,8 +131,8 @@ export function renderedColumns(
     ssh_port: first?.port ?? null,
     ssh_user: first?.user ?? null,
     ssh_private_key: first ? encryptor.encrypt(privateKey) : null,
-    // A host key is pinned per host: a new first host is met anew.
-    ssh_host_key_fingerprint: sameHost ? (previous?.ssh_host_key_fingerprint ?? null) : null,
+    // A host key is pinned per host: a new first master is met anew.
+    ssh_host_key_fingerprint: kept ? (previous?.ssh_host_key_fingerprint ?? null) : null,
     allowed_targets: [...new Set([...explicit, ...masters.map(targetOf)])],
   };
 }

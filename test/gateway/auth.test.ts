@@ -91,7 +91,7 @@ describe('auth matrix', () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     for (const [method, body] of [
       ['GET', undefined],
-      ['PUT', { values: { x: 1 } }],
+      ['PUT', { name: 'theirs', current_revision: 0, values: { x: 1 } }],
       ['DELETE', undefined],
     ] as const) {
       const foreign = await gw.request(method, `/api/v1/clusters/${id}`, { token: otherAdmin, body });

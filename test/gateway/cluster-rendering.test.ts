@@ -58,7 +58,8 @@ const sections = {
     'data:',
     '  color: {{ .color }}',
     '  replicas: "{{ .replicas }}"',
-    '  publicKey: {{ printf "%q" .dc_sshPublicKey }}',
+    '  publicKey: {{ .dc_sshPublicKey | quote }}',
+    '  caBundle: {{ .dc_caBundle | b64dec | quote }}',
     '',
   ].join('\n'),
   init_configuration:
@@ -133,6 +134,8 @@ describe('clusters made from template versions', () => {
     expect(cluster.desired_resources_rendered).toContain(`commanderUrl: "https://127.0.0.1/agent_api/${id}"`);
     expect(cluster.desired_resources_rendered).toContain(`publicKey: "${cluster.ssh_public_key}"`);
     expect(cluster.desired_resources_rendered).toContain('replicas: "2"');
+    // A gateway serving plain HTTP has no certificate for agents to trust.
+    expect(cluster.desired_resources_rendered).toContain('caBundle: ""');
 
     // The generated private key: encrypted at rest, the key the manager dials with, never answered.
     const [row] = await gw.db
@@ -365,6 +368,30 @@ describe('clusters made from template versions', () => {
     const resources = (await gw.request('GET', `/api/v1/clusters/${created.body.id}/resources`, { token }))
       .body;
     expect(resources.resources).toMatchObject([{ kind: 'Namespace', name: 'shop' }]);
+  });
+
+  it('gives dc_caBundle the certificate a gateway serving HTTPS serves, base64', async () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+    const https = await startTestGateway({ caBundle: Buffer.from(pem).toString('base64') });
+    try {
+      const own = await https.token('operator');
+      const template = await https.request('POST', '/api/v1/cluster_templates', {
+        token: own,
+        body: { name: 'ca', cluster_template_versions: [{ params, ...sections }] },
+      });
+      const created = await https.request('POST', '/api/v1/clusters', {
+        token: own,
+        body: {
+          name: 'trusting',
+          cluster_template_version_id: template.body.current_cluster_template_version_id,
+          values: { masterHosts: masters },
+        },
+      });
+      expect(created.status, created.text).toBe(201);
+      expect(created.body.desired_resources_rendered).toContain(`caBundle: ${JSON.stringify(pem)}`);
+    } finally {
+      await https.close();
+    }
   });
 
   it('answers 404 for another workspace', async () => {

@@ -212,7 +212,7 @@ describe('hostile input', () => {
       await refused(
         'PUT',
         `/api/v1/clusters/${clusterId}`,
-        { body: { allowed_targets: [entry] } },
+        { body: { name: 'hostile', current_revision: 0, allowed_targets: [entry] } },
         /body\/allowed_targets\/0 must be/,
       );
     }

@@ -50,6 +50,7 @@ export async function startTestGateway(
     oidc?: OidcConfig;
     /** Every log line the gateway writes (level trace), when given. */
     logs?: string[];
+    caBundle?: string;
   } = {},
 ): Promise<TestGateway> {
   const db = await freshDatabase();
@@ -72,6 +73,7 @@ export async function startTestGateway(
       }
     },
     publicUrl: 'http://127.0.0.1',
+    caBundle: options.caBundle,
     oidc: options.oidc,
     isDraining: () => draining.value,
   });
