@@ -142,6 +142,12 @@ export interface KubeApi {
   /** While on, every request gets its connection reset (default) or a 503 Status. */
   setUnavailable(unavailable: boolean, mode?: 'reset' | '503'): void;
   /**
+   * The next `count` requests matching the filter wait until all of them have arrived (or the
+   * returned function is called), then are served one after the other in the order they came:
+   * two clients' writes that a real server sees at the same moment (a create race, say).
+   */
+  gather(filter: RequestFilter, count: number): () => void;
+  /**
    * CRDs written from now on stay not Established until the returned function is called (then
    * they become Established after the usual delay): the state a test sees does not depend on
    * how fast it runs.
@@ -1252,6 +1258,7 @@ class KubeApiServer implements KubeApi {
   private readonly rejections = new Set<RejectPredicate>();
   private readonly failures: Array<{ filter: RequestFilter; failure: InjectedFailure; remaining: number }> =
     [];
+  private readonly gathers: Array<{ filter: RequestFilter; count: number; waiting: Array<() => void> }> = [];
   private readonly readiness = new Map<string, boolean>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly gitVersion: string;
@@ -1348,6 +1355,19 @@ class KubeApiServer implements KubeApi {
 
   setUnavailable(unavailable: boolean, mode: 'reset' | '503' = 'reset'): void {
     this.unavailable = unavailable ? mode : false;
+  }
+
+  gather(filter: RequestFilter, count: number): () => void {
+    const gate = { filter, count, waiting: [] as Array<() => void> };
+    this.gathers.push(gate);
+    return () => this.openGate(gate);
+  }
+
+  private openGate(gate: (typeof this.gathers)[number]): void {
+    const at = this.gathers.indexOf(gate);
+    if (at >= 0) this.gathers.splice(at, 1);
+    // Resolved in arrival order, each handler then routes synchronously: served in that order.
+    for (const go of gate.waiting.splice(0)) go();
   }
 
   // --- direct state access ---------------------------------------------------------------------
@@ -1914,6 +1934,13 @@ class KubeApiServer implements KubeApi {
       return;
     }
     const body = await readBody(req, this.maxBodyBytes);
+    const gate = this.gathers.find((g) => matchesFilter(entry, g.filter));
+    if (gate) {
+      await new Promise<void>((resolve) => {
+        gate.waiting.push(resolve);
+        if (gate.waiting.length >= gate.count) this.openGate(gate);
+      });
+    }
     let reply: Reply;
     try {
       if (this.unavailable === '503') {
