@@ -132,8 +132,12 @@ describe('charts/commander', () => {
       expect(config.databaseUrl).toBe(EXTERNAL['commander-database'].url);
       expect(config.encryption?.primaryKeys[0]).toHaveLength(43);
       expect(config.publicUrl).toBe('http://cmdr-commander-gateway.ops.svc:8080');
-      expect(config.shutdownTimeoutMs / 1000).toBeLessThan(
-        gateway.spec.template.spec.terminationGracePeriodSeconds,
+      // docs/operations.md: a preStop sleep, then the shutdown timeout and 5 s more to close the pool.
+      const [sleep, seconds] = container.lifecycle.preStop.exec.command;
+      expect(sleep).toBe('sleep');
+      expect(Number(seconds)).toBeGreaterThan(0);
+      expect(gateway.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(
+        Number(seconds) + config.shutdownTimeoutMs / 1000 + 5,
       );
       const managerConfig = loadConfig(environment(objects, manager, 'manager'));
       expect(managerConfig.gatewayUrl).toBe('http://cmdr-commander-gateway.ops.svc:8080');
