@@ -61,7 +61,7 @@ export class SecretIdentityStore implements IdentityStore {
       } catch (error) {
         if (isAlreadyExists(error) && attempt < WRITE_ATTEMPTS) {
           this.logger.info(
-            { secret: this.where },
+            { identity: this.where },
             'another agent created the identity Secret first; using its key',
           );
           continue;
@@ -71,11 +71,11 @@ export class SecretIdentityStore implements IdentityStore {
       if (previous) {
         this.previous?.remove();
         this.logger.info(
-          { secret: this.where },
+          { identity: this.where },
           'moved the agent key from the state directory into its Secret',
         );
       } else {
-        this.logger.info({ secret: this.where }, 'stored a new agent key in its Secret');
+        this.logger.info({ identity: this.where }, 'stored a new agent key in its Secret');
       }
       this.identity = identity;
       return identity;
@@ -96,7 +96,7 @@ export class SecretIdentityStore implements IdentityStore {
         const stored = this.parse(secret);
         if (!Buffer.from(stored.key.publicKey).equals(Buffer.from(mine.key.publicKey))) {
           this.logger.warn(
-            { secret: this.where },
+            { identity: this.where },
             'the identity Secret now holds another key; left as it is',
           );
           return;

@@ -88,7 +88,7 @@ async function openIdentity(config: AgentConfig, kube: Kube | undefined, logger:
       if (!(error instanceof KubeError && error.transient)) throw error;
       const delay = backoff.next();
       logger.warn(
-        { secret: store.where, reason: error.message, delay_ms: Math.round(delay) },
+        { identity: store.where, reason: error.message, delay_ms: Math.round(delay) },
         'cannot read the identity Secret; retrying',
       );
       await new Promise((resolve) => setTimeout(resolve, delay));
