@@ -1,5 +1,5 @@
 // The agent's settings: flags first, then the environment equivalents (CONTRACT.md).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../shared/config.js';
 import { parseUuid } from '../shared/ids.js';
@@ -11,6 +11,8 @@ export interface AgentConfig {
   clusterId: string;
   tokenFile?: string;
   stateDir: string;
+  /** Where the agent keeps its key inside a cluster; undefined: in the state directory. */
+  identitySecret?: { namespace: string; name: string };
   allow: AllowEntry[];
   allowText: string[];
   kubeconfig?: string;
@@ -66,7 +68,51 @@ function readCa(path: string | undefined): Buffer | undefined {
   return pem;
 }
 
-export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): AgentConfig {
+/** The identity Secret's name when none is given inside a pod. */
+export const DEFAULT_IDENTITY_SECRET = 'commander-agent-identity';
+const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The namespace of the pod this process runs in, or undefined outside Kubernetes. */
+export function podNamespace(env: Env = process.env): string | undefined {
+  if (!env.KUBERNETES_SERVICE_HOST || !existsSync(SERVICE_ACCOUNT_NAMESPACE)) return undefined;
+  try {
+    return readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+/**
+ * --identity-secret: `<namespace>/<name>`, or `<name>` in the pod's namespace. Unset inside a pod:
+ * DEFAULT_IDENTITY_SECRET in the pod's namespace; unset elsewhere: the key stays in the state dir.
+ */
+export function parseIdentitySecret(
+  raw: string | undefined,
+  inPod: string | undefined,
+): { namespace: string; name: string } | undefined {
+  if (raw === undefined) return inPod ? { namespace: inPod, name: DEFAULT_IDENTITY_SECRET } : undefined;
+  const [first, second, ...rest] = raw.split('/');
+  const namespace = second === undefined ? inPod : first;
+  const name = second === undefined ? first : second;
+  const badNamespace = second !== undefined && !DNS_LABEL.test(first ?? '');
+  if (rest.length > 0 || !name || !DNS_SUBDOMAIN.test(name) || badNamespace)
+    throw new ConfigError('--identity-secret', `must be <namespace>/<name> or <name>, got "${raw}"`);
+  if (!namespace)
+    throw new ConfigError(
+      '--identity-secret',
+      `"${raw}" names no namespace, and this is not a pod: use <namespace>/<name>`,
+    );
+  return { namespace, name };
+}
+
+export function loadAgentConfig(
+  flags: AgentFlags,
+  env: Env = process.env,
+  inPod: string | undefined = podNamespace(env),
+): AgentConfig {
   const rawUrl = text(flags, 'url', env, 'COMMANDER_URL');
   if (!rawUrl)
     throw new ConfigError('--url', 'is required (or COMMANDER_URL): <gateway>/agent_api/<cluster id>');
@@ -115,7 +161,7 @@ export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): Agen
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
-  const badNamespace = namespaces.find((ns) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(ns));
+  const badNamespace = namespaces.find((ns) => !DNS_LABEL.test(ns));
   if (badNamespace)
     throw new ConfigError('--component-namespaces', `"${badNamespace}" is not a namespace name`);
   return {
@@ -123,6 +169,10 @@ export function loadAgentConfig(flags: AgentFlags, env: Env = process.env): Agen
     clusterId,
     tokenFile: tokenFile ? resolve(tokenFile) : undefined,
     stateDir: resolve(stateDir),
+    identitySecret: parseIdentitySecret(
+      text(flags, 'identity-secret', env, 'COMMANDER_AGENT_IDENTITY_SECRET'),
+      inPod,
+    ),
     allow,
     allowText,
     kubeconfig: text(flags, 'kubeconfig', env, 'KUBECONFIG'),

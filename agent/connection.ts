@@ -52,6 +52,12 @@ export class AgentConnection {
   private stopped = false;
   private current: { ws: WebSocket; session?: Session } | undefined;
   private wake: (() => void) | undefined;
+  /**
+   * An enrollment token the gateway refused, and that refusal. The next hello tries the key
+   * alone: another agent sharing this identity (a second pod, its Secret) may have enrolled it
+   * with that very token. Refused again, the first refusal is the one that ends it.
+   */
+  private refusedToken: { token: string; refusal: AgentGaveUp } | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -194,6 +200,7 @@ export class AgentConnection {
           } catch (error) {
             return finish(error as Error);
           }
+          if (enrolling !== undefined && enrolling === this.refusedToken?.token) enrolling = undefined;
           const hello: Hello = {
             type: 'hello',
             protocol: PROTOCOL_VERSION,
@@ -209,9 +216,19 @@ export class AgentConnection {
         } else if (helloSent && message.type === 'welcome') {
           const problem = isWelcome.problem(message);
           if (problem) return finish(new Error(`bad welcome: ${problem}`));
-          if (enrolling) {
-            this.identity.markEnrolled(enrolling);
-            this.logger.info('enrolled this agent key with the gateway');
+          const spent = enrolling ?? this.refusedToken?.token;
+          if (enrolling) this.logger.info('enrolled this agent key with the gateway');
+          else if (spent) this.logger.info('this agent key was enrolled already, by an agent sharing it');
+          this.refusedToken = undefined;
+          if (spent) {
+            this.identity
+              .markEnrolled(spent)
+              .catch((error: unknown) =>
+                this.logger.warn(
+                  { where: this.identity.where, reason: (error as Error).message },
+                  'could not record the spent enrollment token',
+                ),
+              );
           }
           finish();
           onWelcome(message as unknown as Welcome);
@@ -221,10 +238,15 @@ export class AgentConnection {
             tokenFile: this.config.tokenFile,
             enrolling: enrolling !== undefined,
           };
-          finish(
-            permanentRefusal(message.code, message.message, context) ??
-              new Refused(`gateway refused the agent: ${quoted(message.code)}: ${quoted(message.message)}`),
-          );
+          const refusal = permanentRefusal(message.code, message.message, context);
+          const said = `gateway refused the agent: ${quoted(message.code)}: ${quoted(message.message)}`;
+          if (refusal?.reason === 'enrollment_refused' && enrolling) {
+            this.refusedToken = { token: enrolling, refusal };
+            return finish(new Refused(`${said}; trying this agent's key alone`));
+          }
+          const first = this.refusedToken?.refusal;
+          if (first && refusal?.reason === 'not_enrolled') return finish(first);
+          finish(refusal ?? new Refused(said));
         } else {
           finish(new Error('unexpected handshake message'));
         }

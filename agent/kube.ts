@@ -3,12 +3,14 @@
 import {
   ApiException,
   ApiextensionsV1Api,
+  CoreV1Api,
   dumpYaml,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   loadYaml,
   PatchStrategy,
+  type V1Secret,
   VersionApi,
 } from '@kubernetes/client-node';
 import { parse } from 'yaml';
@@ -23,14 +25,23 @@ export interface ObjectRef {
   metadata: { name: string; namespace?: string };
 }
 
-/** A failed call: the HTTP status (0 when the API was unreachable) and the server's message. */
+/**
+ * A failed call: the HTTP status (0 when the API was unreachable), the server's message and its
+ * Status reason (AlreadyExists and Conflict are both 409, and mean different things).
+ */
 export class KubeError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly reason?: string,
   ) {
     super(message);
     this.name = 'KubeError';
+  }
+
+  /** Worth retrying: the API was unreachable, overloaded or failing inside. */
+  get transient(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
   }
 }
 
@@ -41,8 +52,9 @@ function asKubeError(error: unknown): KubeError {
     try {
       const body = (typeof error.body === 'string' ? JSON.parse(error.body) : error.body) as {
         message?: string;
+        reason?: string;
       };
-      if (body?.message) return new KubeError(status, body.message);
+      if (body?.message) return new KubeError(status, body.message, body.reason);
     } catch {
       // not a Status object
     }
@@ -70,9 +82,11 @@ export class Kube {
   private readonly objects: KubernetesObjectApi;
   private readonly extensions: ApiextensionsV1Api;
   private readonly versions: VersionApi;
+  private readonly core: CoreV1Api;
 
   constructor(config: KubeConfig) {
     this.objects = KubernetesObjectApi.makeApiClient(config);
+    this.core = config.makeApiClient(CoreV1Api);
     this.extensions = config.makeApiClient(ApiextensionsV1Api);
     this.versions = config.makeApiClient(VersionApi);
   }
@@ -136,6 +150,27 @@ export class Kube {
       ),
     );
     return list.items;
+  }
+
+  /** A Secret, or undefined when there is none. */
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await call('read Secret', () => this.core.readNamespacedSecret({ namespace, name }));
+    } catch (error) {
+      // A missing namespace answers 404 too; the create that follows then says so.
+      if (error instanceof KubeError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Creates a Secret; one that exists already fails with 409 AlreadyExists. */
+  createSecret(namespace: string, body: V1Secret): Promise<V1Secret> {
+    return call('create Secret', () => this.core.createNamespacedSecret({ namespace, body }));
+  }
+
+  /** Replaces a Secret; with metadata.resourceVersion set, a newer one fails with 409 Conflict. */
+  replaceSecret(namespace: string, name: string, body: V1Secret): Promise<V1Secret> {
+    return call('replace Secret', () => this.core.replaceNamespacedSecret({ namespace, name, body }));
   }
 
   async crdEstablished(name: string): Promise<boolean> {

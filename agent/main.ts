@@ -6,11 +6,14 @@ import { onShutdown } from '../shared/lifecycle.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { packageVersion } from '../shared/version.js';
 import { REPORT_PART_RESOURCES } from '../shared/wire/control.js';
+import { Backoff } from './backoff.js';
 import { type AgentConfig, type AgentFlags, loadAgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
 import { DesiredStore } from './desired.js';
 import { AgentIdentity } from './identity.js';
-import { Kube } from './kube.js';
+import { FileIdentityStore } from './identity-file.js';
+import { SecretIdentityStore } from './identity-secret.js';
+import { Kube, KubeError } from './kube.js';
 import { Outbox } from './outbox.js';
 import { Reconciler, type ResourceStatus, type SyncProblem } from './reconciler.js';
 import { Syncer } from './sync.js';
@@ -20,10 +23,10 @@ import { serveTunnel } from './tunnel.js';
 export async function runAgent(flags: AgentFlags): Promise<void> {
   const config = loadAgentConfig(flags);
   const logger = createLogger(config.logLevel, 'agent');
-  const identity = AgentIdentity.load(config.stateDir, config.clusterId);
+  const kube = loadKube(config);
+  const identity = await openIdentity(config, kube, logger);
   // Before anything else: a token file holding an API error, or no way to enroll, ends it here.
   identity.enrollmentToken(config.tokenFile);
-  const kube = loadKube(config);
   const version = packageVersion();
   logger.info(
     {
@@ -31,6 +34,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
       url: config.url.origin,
       allow: config.allowText,
       public_key: identity.publicKey,
+      identity: identity.where,
     },
     'agent starting',
   );
@@ -59,6 +63,36 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
     // Refused for good: the caller prints why and exits with the refusal's code.
     await stop();
     throw error;
+  }
+}
+
+/**
+ * The agent's key: in its Secret inside a cluster (waiting out an unreachable Kubernetes API, as
+ * there is nothing to connect with until it answers), else in the state directory.
+ */
+async function openIdentity(config: AgentConfig, kube: Kube | undefined, logger: Logger) {
+  const file = new FileIdentityStore(config.stateDir, config.clusterId);
+  if (!config.identitySecret) return AgentIdentity.open(file, config.clusterId);
+  if (!kube) {
+    throw new ConfigError(
+      '--identity-secret',
+      "needs a Kubernetes API: --kubeconfig, KUBECONFIG, ~/.kube/config or the pod's service account",
+    );
+  }
+  const store = new SecretIdentityStore(kube, config.identitySecret, config.clusterId, logger, file);
+  const backoff = new Backoff();
+  for (;;) {
+    try {
+      return await AgentIdentity.open(store, config.clusterId);
+    } catch (error) {
+      if (!(error instanceof KubeError && error.transient)) throw error;
+      const delay = backoff.next();
+      logger.warn(
+        { identity: store.where, reason: error.message, delay_ms: Math.round(delay) },
+        'cannot read the identity Secret; retrying',
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

@@ -16,6 +16,8 @@ export const AGENT_EXIT_CODES = {
   unknown_cluster: 7,
   /** The gateway does not speak this agent's protocol version. */
   unsupported_protocol: 8,
+  /** The identity Secret cannot be used: damaged, another cluster's, or the agent may not use it. */
+  identity_unusable: 9,
 } as const;
 
 export type GiveUpReason = keyof typeof AGENT_EXIT_CODES;

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { type AgentFlags, loadAgentConfig } from '../agent/config.js';
 import { AgentConnection } from '../agent/connection.js';
 import { AgentIdentity } from '../agent/identity.js';
+import { FileIdentityStore } from '../agent/identity-file.js';
 import { serveTunnel } from '../agent/tunnel.js';
 import { createLogger } from '../shared/logger.js';
 import { packageVersion } from '../shared/version.js';
@@ -24,7 +25,10 @@ function flags(argv: string[]): AgentFlags {
 
 const config = loadAgentConfig(flags(process.argv.slice(2)));
 const logger = createLogger(config.logLevel, 'agent', pino.destination(2));
-const identity = AgentIdentity.load(config.stateDir, config.clusterId);
+const identity = await AgentIdentity.open(
+  new FileIdentityStore(config.stateDir, config.clusterId),
+  config.clusterId,
+);
 const connection = new AgentConnection(config, identity, packageVersion(), logger, {
   onStream: (stream) => {
     serveTunnel(stream, { allow: config.allow, dialTimeoutMs: config.dialTimeoutMs, logger }).catch(

@@ -150,12 +150,16 @@ creates one (workspace "default") into COMMANDER_DATA_DIR/admin-token.${ENVIRONM
   --allow <host:port> [--allow ...] [--kubeconfig <file>] [--ca-file <file>] [--insecure-skip-tls-verify]
   [--sync-interval <s>] [--telemetry-interval <s>] [--heartbeat-interval <s>] [--dial-timeout <s>]
   [--platform-version-source deployment/<ns>/<name>] [--component-namespaces <ns,...>]
+  [--identity-secret <namespace>/<name>]
 
 Environment equivalents: COMMANDER_URL, COMMANDER_AGENT_TOKEN_FILE, COMMANDER_AGENT_STATE_DIR,
-COMMANDER_AGENT_ALLOW (comma separated), KUBECONFIG, COMMANDER_CA_FILE; HTTPS_PROXY, HTTP_PROXY, NO_PROXY.
+COMMANDER_AGENT_ALLOW (comma separated), KUBECONFIG, COMMANDER_CA_FILE,
+COMMANDER_AGENT_IDENTITY_SECRET; HTTPS_PROXY, HTTP_PROXY, NO_PROXY.
 --allow entries are host:port, host:* or CIDR:port; nothing else can be dialed (deny by default).
 The token file holds the single-use enrollment token; it is needed only until the agent's own key
-(kept in the state dir) is enrolled.`,
+is enrolled. The key is kept in the state dir, or in a Kubernetes Secret: the one --identity-secret
+names (<name> alone: in the pod's namespace), and inside a pod by default commander-agent-identity
+in the pod's namespace, so that a replaced pod comes back as the same agent.`,
     options: {
       url: { type: 'string' },
       'token-file': { type: 'string' },
@@ -170,6 +174,7 @@ The token file holds the single-use enrollment token; it is needed only until th
       'dial-timeout': { type: 'string' },
       'platform-version-source': { type: 'string' },
       'component-namespaces': { type: 'string' },
+      'identity-secret': { type: 'string' },
     },
     async run(values) {
       const { runAgent } = await import('../agent/main.js');

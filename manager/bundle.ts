@@ -1,9 +1,11 @@
-// The bootstrap bundle uploaded to a master node: the agent's Kubernetes manifests rendered for
-// this cluster, its enrollment token, an env file to start the agent without Kubernetes, the
-// cluster's container registry when it has one, and the configuration rendered from the cluster's
-// template version.
+// The bootstrap bundle uploaded to a master node: the agent's Kubernetes manifests for this
+// cluster, its enrollment token, an env file to start the agent without Kubernetes, the cluster's
+// container registry when it has one, and the configuration rendered from the cluster's template
+// version. The manifests are the commander-agent chart's own (manager/agent-chart.ts, rendered
+// from it by helm) with this cluster's values put in: the chart is their one source.
 import { stringify } from 'yaml';
 import { dockerCfg, type InstallerRegistry } from '../shared/registries.js';
+import { AGENT_CHART } from './agent-chart.js';
 import type { Configuration } from './cluster-record.js';
 
 export interface BundleInput {
@@ -24,95 +26,36 @@ export interface BundleFile {
   mode: number;
 }
 
-const NAMESPACE = 'commander-agent';
+/** Every string of `value` with each placeholder replaced by its value. */
+function fill(value: unknown, values: Array<[string, string]>): unknown {
+  if (typeof value === 'string') {
+    return values.reduce((text, [placeholder, actual]) => text.split(placeholder).join(actual), value);
+  }
+  if (Array.isArray(value)) return value.map((item) => fill(item, values));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fill(item, values)]));
+  return value;
+}
+
+/** The agent's Kubernetes objects for this cluster: the chart's, with the bundle's values. */
+export function agentObjects(input: Pick<BundleInput, 'agentUrl' | 'enrollmentToken' | 'allow' | 'image'>) {
+  const { placeholders } = AGENT_CHART;
+  return fill(AGENT_CHART.objects, [
+    [placeholders.url, input.agentUrl],
+    [placeholders.token, input.enrollmentToken],
+    [placeholders.allow, input.allow.join(',')],
+    [placeholders.image, input.image],
+  ]) as Array<Record<string, unknown>>;
+}
 
 export function renderBundle(input: BundleInput): BundleFile[] {
-  const labels = { 'app.kubernetes.io/name': 'commander-agent', 'commander.io/cluster': input.clusterId };
-  const manifests = [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, labels } },
-    {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: 'commander-agent', namespace: NAMESPACE, labels },
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: 'commander-agent', labels },
-      // The agent applies whatever the desired state holds, so it needs the cluster's full API.
-      rules: [
-        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
-        { nonResourceURLs: ['*'], verbs: ['get'] },
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'commander-agent', labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'commander-agent' },
-      subjects: [{ kind: 'ServiceAccount', name: 'commander-agent', namespace: NAMESPACE }],
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'commander-agent-enrollment', namespace: NAMESPACE, labels },
-      type: 'Opaque',
-      stringData: { token: input.enrollmentToken },
-    },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'commander-agent', namespace: NAMESPACE, labels },
-      spec: {
-        replicas: 1,
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: { 'app.kubernetes.io/name': 'commander-agent' } },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: 'commander-agent',
-            containers: [
-              {
-                name: 'agent',
-                image: input.image,
-                args: ['agent'],
-                env: [
-                  { name: 'COMMANDER_URL', value: input.agentUrl },
-                  { name: 'COMMANDER_AGENT_TOKEN_FILE', value: '/etc/commander/enrollment/token' },
-                  { name: 'COMMANDER_AGENT_STATE_DIR', value: '/var/lib/commander-agent' },
-                  { name: 'COMMANDER_AGENT_ALLOW', value: input.allow.join(',') },
-                ],
-                volumeMounts: [
-                  { name: 'enrollment', mountPath: '/etc/commander/enrollment', readOnly: true },
-                  { name: 'state', mountPath: '/var/lib/commander-agent' },
-                ],
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: 65532,
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                },
-                resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-              },
-            ],
-            volumes: [
-              {
-                name: 'enrollment',
-                secret: { secretName: 'commander-agent-enrollment', defaultMode: 0o400 },
-              },
-              { name: 'state', emptyDir: {} },
-            ],
-          },
-        },
-      },
-    },
-  ];
   const env = [
     `COMMANDER_URL=${input.agentUrl}`,
     `COMMANDER_AGENT_TOKEN_FILE=${input.directory}/enrollment-token`,
     `COMMANDER_AGENT_ALLOW=${input.allow.join(',')}`,
     '',
   ].join('\n');
+  const manifests = agentObjects(input);
   const files = [
     { name: 'agent.yaml', content: manifests.map((doc) => stringify(doc)).join('---\n'), mode: 0o600 },
     { name: 'enrollment-token', content: `${input.enrollmentToken}\n`, mode: 0o600 },

@@ -460,6 +460,44 @@ describe('kube-api double with @kubernetes/client-node', () => {
     expect(kube.requests.at(-1)?.contentType).toBe('application/merge-patch+json');
   });
 
+  it('serves two gathered Secret creates in arrival order: one 201, one 409 AlreadyExists', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const secret = (value: string) => ({
+      metadata: { name: 'raced' },
+      type: 'Opaque',
+      data: { key: Buffer.from(value).toString('base64') },
+    });
+    const release = kube.gather({ method: 'POST', pathIncludes: '/namespaces/team-a/secrets' }, 2);
+    const first = core.createNamespacedSecret({ namespace: 'team-a', body: secret('first') });
+    // Held until the second arrives: the first has come in and is not answered.
+    const posted = () => kube.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/secrets'));
+    while (posted().length === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(posted().map((r) => r.status)).toEqual([0]);
+    const second = core.createNamespacedSecret({ namespace: 'team-a', body: secret('second') });
+    const [won, lost] = await Promise.allSettled([first, second]);
+    release();
+    expect(won.status).toBe('fulfilled');
+    expect(lost.status).toBe('rejected');
+    const refusal = await failedWith(Promise.reject((lost as PromiseRejectedResult).reason));
+    expect(refusal.code).toBe(409);
+    expect(refusal.status).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'AlreadyExists',
+      message: 'secrets "raced" already exists',
+      details: { name: 'raced', kind: 'secrets' },
+    });
+    const stored = await core.readNamespacedSecret({ namespace: 'team-a', name: 'raced' });
+    expect(Buffer.from(stored.data?.key ?? '', 'base64').toString()).toBe('first');
+    // A write with a stale resourceVersion is a 409 Conflict, not AlreadyExists.
+    const stale = { ...secret('third'), metadata: { name: 'raced', resourceVersion: '1' } };
+    const conflict = await failedWith(
+      core.replaceNamespacedSecret({ namespace: 'team-a', name: 'raced', body: stale }),
+    );
+    expect(conflict.code).toBe(409);
+    expect(conflict.status.reason).toBe('Conflict');
+  });
+
   it('serves /version, nodes and persistent volumes through the typed APIs', async () => {
     kube.addNode('node-1', { cpu: '4', memory: '16Gi' });
     kube.addPersistentVolume('pv-1', '10Gi');

@@ -19,10 +19,13 @@
 // - deletion is immediate (no grace periods, no garbage collection of owned objects) unless the
 //   object has metadata.finalizers; deleting a Namespace or a CRD removes what it holds at once;
 // - no admission, no RBAC (one static token is all-powerful), no quota.
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -106,6 +109,12 @@ export interface KubeApiOptions {
   workloadsReady?: boolean;
   /** The address to listen on (default 127.0.0.1): another one lets a network namespace reach it. */
   host?: string;
+  /**
+   * Serve HTTPS with a self-signed certificate (made with the openssl command), which the
+   * kubeconfig then pins: clients that send no credentials over plain HTTP (client-go, so helm
+   * and kubectl) need it.
+   */
+  tls?: boolean;
 }
 
 export interface NodeResources {
@@ -121,7 +130,7 @@ export interface KubeApi {
   /** http://127.0.0.1:PORT */
   url: string;
   token: string;
-  /** A kubeconfig that KubeConfig.loadFromString() accepts (plain HTTP, so insecure-skip-tls-verify). */
+  /** A kubeconfig that KubeConfig.loadFromString() accepts (plain HTTP: insecure-skip-tls-verify; HTTPS: the CA pinned). */
   kubeconfig(): string;
   /** Writes kubeconfig() to <dir>/kubeconfig (mode 0600) and returns the path. */
   writeKubeconfig(dir: string): string;
@@ -143,6 +152,12 @@ export interface KubeApi {
   failNext(filter: RequestFilter, failure: InjectedFailure, times?: number): void;
   /** While on, every request gets its connection reset (default) or a 503 Status. */
   setUnavailable(unavailable: boolean, mode?: 'reset' | '503'): void;
+  /**
+   * The next `count` requests matching the filter wait until all of them have arrived (or the
+   * returned function is called), then are served one after the other in the order they came:
+   * two clients' writes that a real server sees at the same moment (a create race, say).
+   */
+  gather(filter: RequestFilter, count: number): () => void;
   /**
    * CRDs written from now on stay not Established until the returned function is called (then
    * they become Established after the usual delay): the state a test sees does not depend on
@@ -230,6 +245,7 @@ const BUILTINS: ResourceType[] = [
   builtin('batch/v1', 'CronJob', 'cronjobs', ['cj'], ['status', 'generation']),
   builtin('networking.k8s.io/v1', 'Ingress', 'ingresses', ['ing'], ['status', 'generation']),
   builtin('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', ['netpol'], ['generation']),
+  builtin('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', ['pdb'], ['status', 'generation']),
   builtin('rbac.authorization.k8s.io/v1', 'Role', 'roles', []),
   builtin('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings', []),
   builtin('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', [], ['cluster']),
@@ -1255,6 +1271,7 @@ class KubeApiServer implements KubeApi {
   private readonly rejections = new Set<RejectPredicate>();
   private readonly failures: Array<{ filter: RequestFilter; failure: InjectedFailure; remaining: number }> =
     [];
+  private readonly gathers: Array<{ filter: RequestFilter; count: number; waiting: Array<() => void> }> = [];
   private readonly readiness = new Map<string, boolean>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly gitVersion: string;
@@ -1264,6 +1281,7 @@ class KubeApiServer implements KubeApi {
   private readonly maxBodyBytes: number;
   private readonly maxObjectBytes: number;
   private readonly workloadsReady: boolean;
+  private readonly certificate: { key: string; cert: string } | undefined;
 
   constructor(options: KubeApiOptions) {
     this.host = options.host ?? '127.0.0.1';
@@ -1273,11 +1291,13 @@ class KubeApiServer implements KubeApi {
     this.maxBodyBytes = options.maxBodyBytes ?? 3 * 1024 * 1024;
     this.maxObjectBytes = options.maxObjectBytes ?? 1.5 * 1024 * 1024;
     this.workloadsReady = options.workloadsReady ?? true;
-    this.server = createServer((req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) this.send(res, undefined, { code: 500, body: internalError(error) });
       });
-    });
+    };
+    this.certificate = options.tls ? selfSignedCertificate() : undefined;
+    this.server = this.certificate ? createHttpsServer(this.certificate, serve) : createServer(serve);
     const namespaceType = this.builtinType('v1', 'Namespace');
     for (const name of INITIAL_NAMESPACES) {
       const draft = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
@@ -1295,7 +1315,8 @@ class KubeApiServer implements KubeApi {
       this.server.once('error', reject);
       this.server.listen(0, this.host, () => resolve());
     });
-    this.url = `http://${this.host}:${(this.server.address() as AddressInfo).port}`;
+    const scheme = this.certificate ? 'https' : 'http';
+    this.url = `${scheme}://${this.host}:${(this.server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {
@@ -1310,7 +1331,17 @@ class KubeApiServer implements KubeApi {
     return stringifyYaml({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name, cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
+      clusters: [
+        {
+          name,
+          cluster: this.certificate
+            ? {
+                server: this.url,
+                'certificate-authority-data': Buffer.from(this.certificate.cert).toString('base64'),
+              }
+            : { server: this.url, 'insecure-skip-tls-verify': true },
+        },
+      ],
       users: [{ name: `${name}-admin`, user: { token: this.token } }],
       contexts: [{ name, context: { cluster: name, user: `${name}-admin` } }],
       'current-context': name,
@@ -1352,6 +1383,19 @@ class KubeApiServer implements KubeApi {
 
   setUnavailable(unavailable: boolean, mode: 'reset' | '503' = 'reset'): void {
     this.unavailable = unavailable ? mode : false;
+  }
+
+  gather(filter: RequestFilter, count: number): () => void {
+    const gate = { filter, count, waiting: [] as Array<() => void> };
+    this.gathers.push(gate);
+    return () => this.openGate(gate);
+  }
+
+  private openGate(gate: (typeof this.gathers)[number]): void {
+    const at = this.gathers.indexOf(gate);
+    if (at >= 0) this.gathers.splice(at, 1);
+    // Resolved in arrival order, each handler then routes synchronously: served in that order.
+    for (const go of gate.waiting.splice(0)) go();
   }
 
   // --- direct state access ---------------------------------------------------------------------
@@ -1918,6 +1962,13 @@ class KubeApiServer implements KubeApi {
       return;
     }
     const body = await readBody(req, this.maxBodyBytes);
+    const gate = this.gathers.find((g) => matchesFilter(entry, g.filter));
+    if (gate) {
+      await new Promise<void>((resolve) => {
+        gate.waiting.push(resolve);
+        if (gate.waiting.length >= gate.count) this.openGate(gate);
+      });
+    }
     let reply: Reply;
     try {
       if (this.unavailable === '503') {
@@ -2519,4 +2570,40 @@ function checkSubresource(target: Target): Target {
     throw pathNotFound();
   }
   return target;
+}
+
+/** A throwaway key and self-signed certificate for 127.0.0.1 (one day), made by openssl. */
+function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-api-double-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=kube-api-double',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'pipe' },
+    );
+    return {
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
