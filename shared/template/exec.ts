@@ -204,7 +204,6 @@ export class Executor {
     this.step();
     const val = this.evalPipeline(dot, node.pipe);
     const truth = isTrue(val);
-    if (truth === undefined) this.errorf(`if/with can't use ${formatValue(val)}`);
     let flow = Flow.Normal;
     if (truth) flow = this.walkList(node.kind === 'with' ? val : dot, node.list);
     else if (node.elseList) flow = this.walkList(dot, node.elseList);
@@ -464,7 +463,7 @@ export class Executor {
       let v: Value;
       for (let i = 1; i <= numArgs; i++) {
         v = this.evalArg(dot, REFLECT_VALUE, (argNodes as readonly Arg[])[i] as Arg);
-        if ((isTrue(v) === true) === (name === 'or')) return v;
+        if (isTrue(v) === (name === 'or')) return v;
       }
       if (final !== MISSING) v = this.validateType(final, REFLECT_VALUE);
       return v;
@@ -476,7 +475,8 @@ export class Executor {
       argv[i] = this.evalArg(dot, params[i], (argNodes as readonly Arg[])[i + 1] as Arg);
     }
     if (variadic !== undefined) {
-      for (; i < numArgs; i++) argv[i] = this.evalArg(dot, variadic, (argNodes as readonly Arg[])[i + 1] as Arg);
+      for (; i < numArgs; i++)
+        argv[i] = this.evalArg(dot, variadic, (argNodes as readonly Arg[])[i + 1] as Arg);
     }
     if (final !== MISSING) {
       let t: string;
