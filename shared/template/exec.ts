@@ -36,7 +36,7 @@ export interface ExecLimits {
   maxOutput: number;
   /** Deepest nesting of {{template}} calls (Go allows 100000; a JS stack allows fewer). */
   maxDepth: number;
-  /** Most evaluation steps (actions, commands and range iterations). */
+  /** Most evaluation steps (actions, commands, range iterations; a function result costs one per 64 characters or 8 items). */
   maxSteps: number;
 }
 
@@ -152,10 +152,10 @@ export class Executor {
   }
 
   private write(s: string): void {
-    this.out += s;
-    if (this.out.length > this.limits.maxOutput) {
+    if (this.out.length + s.length > this.limits.maxOutput) {
       this.errorf(`template output exceeds ${this.limits.maxOutput} characters`);
     }
+    this.out += s;
   }
 
   private walk(dot: Value, node: Node): Flow {
@@ -484,13 +484,28 @@ export class Executor {
       else t = params[params.length - 1] as string;
       argv[i] = this.validateType(final, t);
     }
+    let result: Value;
     try {
-      return fn.call(...argv);
+      result = fn.call(...argv);
     } catch (e) {
       if (e instanceof ExecError) throw e;
       this.node = node;
       const message = e instanceof GoFuncError ? e.message : e instanceof Error ? e.message : String(e);
       this.errorf(`error calling ${name}: ${message}`);
+    }
+    this.charge(result);
+    return result;
+  }
+
+  /** A function's result costs steps by its size, so big results cannot be made without bound. */
+  private charge(result: Value): void {
+    let cost = 0;
+    if (typeof result === 'string') cost = result.length >> 6;
+    else if (result instanceof GoSlice) cost = result.items.length >> 3;
+    else if (result instanceof GoMap) cost = result.entries.size >> 3;
+    if (cost > 0) {
+      this.steps += cost;
+      this.step();
     }
   }
 

@@ -59,6 +59,12 @@ describe('hostile templates', () => {
     expectError(attempt(text, { l }), new RegExp(`exceeded ${DEFAULT_LIMITS.maxSteps} steps`));
   });
 
+  it('counts big function results against the step bound', () => {
+    const l = Array.from({ length: 3000 }, (_, i) => i);
+    const text = '{{ range .l }}{{ range $.l }}{{ $x := printf "%10000000d" 1 }}{{ end }}{{ end }}';
+    expectError(attempt(text, { l }), /exceeded \d+ steps/);
+  });
+
   it('stops output that doubles itself past the output bound', () => {
     let text = '{{ define "a0" }}xxxxxxxxxxxxxxxxxxxx{{ end }}';
     for (let i = 1; i < 10; i++)
