@@ -294,20 +294,26 @@ export class Executor {
   }
 
   private setVar(name: string, value: Value): void {
-    for (let i = this.vars.length - 1; i >= 0; i--) {
-      const v = this.vars[i] as Variable;
-      if (v.name === name) {
-        v.value = value;
-        return;
-      }
-    }
-    this.errorf(`undefined variable: ${name}`);
+    this.lookup(name).value = value;
   }
 
   private varValue(name: string): Value {
-    for (let i = this.vars.length - 1; i >= 0; i--) {
-      const v = this.vars[i] as Variable;
-      if (v.name === name) return v.value;
+    return this.lookup(name).value;
+  }
+
+  /** The innermost variable of that name; a long search costs steps (thousands of variables). */
+  private lookup(name: string): Variable {
+    const vars = this.vars;
+    for (let i = vars.length - 1; i >= 0; i--) {
+      const v = vars[i] as Variable;
+      if (v.name === name) {
+        const scanned = vars.length - i;
+        if (scanned > 16) {
+          this.steps += scanned >> 2;
+          this.step();
+        }
+        return v;
+      }
     }
     this.errorf(`undefined variable: ${name}`);
   }
