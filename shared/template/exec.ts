@@ -36,7 +36,10 @@ export interface ExecLimits {
   maxOutput: number;
   /** Deepest nesting of {{template}} calls (Go allows 100000; a JS stack allows fewer). */
   maxDepth: number;
-  /** Most evaluation steps (actions, commands, range iterations; a function result costs one per 64 characters or 8 items). */
+  /**
+   * Most evaluation steps: actions, commands, range iterations, and a function's result by its size
+   * (a step per 64 characters or 8 items).
+   */
   maxSteps: number;
 }
 
@@ -56,7 +59,7 @@ export class ExecError extends Error {
   }
 }
 
-/** The operand of a command that is not the first in its pipeline: the previous command's value. */
+/** No final argument: the command is the first of its pipeline (Go's missingVal). */
 const MISSING: unique symbol = Symbol('missing');
 type Final = Value | typeof MISSING;
 
