@@ -10,8 +10,8 @@ export const REFLECT_VALUE = 'reflect.Value';
 
 const UNSIGNED = new Set(['uint', 'uint8', 'uint16', 'uint32', 'uint64', 'uintptr']);
 
-/** exec's isTrue: the truth of a value, or undefined when Go cannot tell (if/with can't use it). */
-export function isTrue(v: Value): boolean | undefined {
+/** exec's isTrue: whether `if` takes the value as true (every kind of Value has a truth). */
+export function isTrue(v: Value): boolean {
   if (v === undefined || v === null) return false;
   switch (typeof v) {
     case 'boolean':
@@ -25,19 +25,7 @@ export function isTrue(v: Value): boolean | undefined {
   if (v instanceof GoSlice) return v.items.length > 0;
   if (v instanceof GoMap) return v.entries.size > 0;
   if (v instanceof GoComplex) return v.re !== 0 || v.im !== 0;
-  switch (v.goKind) {
-    case 'struct':
-    case 'ptr':
-    case 'func':
-    case 'chan':
-    case 'interface':
-      return true;
-  }
-  return undefined;
-}
-
-function truth(v: Value): boolean {
-  return isTrue(v) === true;
+  return v.isZero === undefined ? true : !v.isZero();
 }
 
 /** The zero value of a Go type, as reflect.Zero makes it. */
@@ -355,7 +343,7 @@ export function builtinFuncs(): Record<string, GoFunc> {
     slice: { params: [RV], variadic: RV, result: RV, canFail: true, call: slice },
     js: { params: [], variadic: ANY, result: 'string', call: (...a: Value[]) => jsEscape(evalArgs(a)) },
     len: { params: [RV], result: 'int', canFail: true, call: length },
-    not: { params: [RV], result: 'bool', call: (a: Value) => !truth(a) },
+    not: { params: [RV], result: 'bool', call: (a: Value) => !isTrue(a) },
     print: { params: [], variadic: ANY, result: 'string', call: (...a: Value[]) => sprint(...a) },
     printf: {
       params: ['string'],

@@ -36,7 +36,10 @@ export interface ExecLimits {
   maxOutput: number;
   /** Deepest nesting of {{template}} calls (Go allows 100000; a JS stack allows fewer). */
   maxDepth: number;
-  /** Most evaluation steps (actions, commands and range iterations). */
+  /**
+   * Most evaluation steps: actions, commands, range iterations, and a function's result by its size
+   * (a step per 64 characters or 8 items).
+   */
   maxSteps: number;
 }
 
@@ -56,7 +59,7 @@ export class ExecError extends Error {
   }
 }
 
-/** The operand of a command that is not the first in its pipeline: the previous command's value. */
+/** No final argument: the command is the first of its pipeline (Go's missingVal). */
 const MISSING: unique symbol = Symbol('missing');
 type Final = Value | typeof MISSING;
 
@@ -152,10 +155,10 @@ export class Executor {
   }
 
   private write(s: string): void {
-    this.out += s;
-    if (this.out.length > this.limits.maxOutput) {
+    if (this.out.length + s.length > this.limits.maxOutput) {
       this.errorf(`template output exceeds ${this.limits.maxOutput} characters`);
     }
+    this.out += s;
   }
 
   private walk(dot: Value, node: Node): Flow {
@@ -204,7 +207,6 @@ export class Executor {
     this.step();
     const val = this.evalPipeline(dot, node.pipe);
     const truth = isTrue(val);
-    if (truth === undefined) this.errorf(`if/with can't use ${formatValue(val)}`);
     let flow = Flow.Normal;
     if (truth) flow = this.walkList(node.kind === 'with' ? val : dot, node.list);
     else if (node.elseList) flow = this.walkList(dot, node.elseList);
@@ -295,20 +297,26 @@ export class Executor {
   }
 
   private setVar(name: string, value: Value): void {
-    for (let i = this.vars.length - 1; i >= 0; i--) {
-      const v = this.vars[i] as Variable;
-      if (v.name === name) {
-        v.value = value;
-        return;
-      }
-    }
-    this.errorf(`undefined variable: ${name}`);
+    this.lookup(name).value = value;
   }
 
   private varValue(name: string): Value {
-    for (let i = this.vars.length - 1; i >= 0; i--) {
-      const v = this.vars[i] as Variable;
-      if (v.name === name) return v.value;
+    return this.lookup(name).value;
+  }
+
+  /** The innermost variable of that name; a long search costs steps (thousands of variables). */
+  private lookup(name: string): Variable {
+    const vars = this.vars;
+    for (let i = vars.length - 1; i >= 0; i--) {
+      const v = vars[i] as Variable;
+      if (v.name === name) {
+        const scanned = vars.length - i;
+        if (scanned > 16) {
+          this.steps += scanned >> 2;
+          this.step();
+        }
+        return v;
+      }
     }
     this.errorf(`undefined variable: ${name}`);
   }
@@ -444,15 +452,17 @@ export class Executor {
     argNodes: readonly Arg[] | undefined,
     final: Final,
   ): Value {
-    const args = argNodes ? argNodes.slice(1) : [];
-    const numParams = fn.params.length + (fn.variadic !== undefined ? 1 : 0);
-    let numIn = args.length;
-    if (final !== MISSING) numIn++;
-    let numFixed = args.length;
-    if (fn.variadic !== undefined) {
-      numFixed = fn.params.length;
+    // argNodes[0] is the function's own node; the arguments follow it.
+    const numArgs = argNodes ? argNodes.length - 1 : 0;
+    const params = fn.params;
+    const variadic = fn.variadic;
+    const numParams = params.length + (variadic !== undefined ? 1 : 0);
+    const numIn = final !== MISSING ? numArgs + 1 : numArgs;
+    let numFixed = numArgs;
+    if (variadic !== undefined) {
+      numFixed = params.length;
       if (numIn < numFixed) {
-        this.errorf(`wrong number of args for ${name}: want at least ${numFixed} got ${args.length}`);
+        this.errorf(`wrong number of args for ${name}: want at least ${numFixed} got ${numArgs}`);
       }
     } else if (numIn !== numParams) {
       this.errorf(`wrong number of args for ${name}: want ${numParams} got ${numIn}`);
@@ -460,9 +470,9 @@ export class Executor {
 
     if (isBuiltin && (name === 'and' || name === 'or')) {
       let v: Value;
-      for (const arg of args) {
-        v = this.evalArg(dot, REFLECT_VALUE, arg);
-        if ((isTrue(v) === true) === (name === 'or')) return v;
+      for (let i = 1; i <= numArgs; i++) {
+        v = this.evalArg(dot, REFLECT_VALUE, (argNodes as readonly Arg[])[i] as Arg);
+        if (isTrue(v) === (name === 'or')) return v;
       }
       if (final !== MISSING) v = this.validateType(final, REFLECT_VALUE);
       return v;
@@ -470,24 +480,41 @@ export class Executor {
 
     const argv: Value[] = new Array(numIn);
     let i = 0;
-    for (; i < numFixed && i < args.length; i++) argv[i] = this.evalArg(dot, fn.params[i], args[i] as Arg);
-    if (fn.variadic !== undefined) {
-      for (; i < args.length; i++) argv[i] = this.evalArg(dot, fn.variadic, args[i] as Arg);
+    for (; i < numFixed && i < numArgs; i++) {
+      argv[i] = this.evalArg(dot, params[i], (argNodes as readonly Arg[])[i + 1] as Arg);
+    }
+    if (variadic !== undefined) {
+      for (; i < numArgs; i++)
+        argv[i] = this.evalArg(dot, variadic, (argNodes as readonly Arg[])[i + 1] as Arg);
     }
     if (final !== MISSING) {
       let t: string;
-      if (fn.variadic !== undefined)
-        t = numIn - 1 < numFixed ? (fn.params[numIn - 1] as string) : fn.variadic;
-      else t = fn.params[fn.params.length - 1] as string;
+      if (variadic !== undefined) t = numIn - 1 < numFixed ? (params[numIn - 1] as string) : variadic;
+      else t = params[params.length - 1] as string;
       argv[i] = this.validateType(final, t);
     }
+    let result: Value;
     try {
-      return fn.call(...argv);
+      result = fn.call(...argv);
     } catch (e) {
       if (e instanceof ExecError) throw e;
       this.node = node;
       const message = e instanceof GoFuncError ? e.message : e instanceof Error ? e.message : String(e);
       this.errorf(`error calling ${name}: ${message}`);
+    }
+    this.charge(result);
+    return result;
+  }
+
+  /** A function's result costs steps by its size, so big results cannot be made without bound. */
+  private charge(result: Value): void {
+    let cost = 0;
+    if (typeof result === 'string') cost = result.length >> 6;
+    else if (result instanceof GoSlice) cost = result.items.length >> 3;
+    else if (result instanceof GoMap) cost = result.entries.size >> 3;
+    if (cost > 0) {
+      this.steps += cost;
+      this.step();
     }
   }
 

@@ -163,7 +163,9 @@ class TreeParser {
   root: ListNode | undefined;
   private readonly token: Token[] = [];
   private peekCount = 0;
-  private vars: string[] = ['$'];
+  /** Variables in scope, in order, and how many of each name (lookups stay O(1) with thousands). */
+  private readonly vars: string[] = ['$'];
+  private readonly declared = new Map<string, number>([['$', 1]]);
   private actionLine = 0;
   private rangeDepth = 0;
   private depth = 0;
@@ -244,6 +246,20 @@ class TreeParser {
       this.errorf(`${itemString(token)}${extra}`);
     }
     this.errorf(`unexpected ${itemString(token)} in ${context}`);
+  }
+
+  private declare(name: string): void {
+    this.vars.push(name);
+    this.declared.set(name, (this.declared.get(name) ?? 0) + 1);
+  }
+
+  private popVars(n: number): void {
+    while (this.vars.length > n) {
+      const name = this.vars.pop() as string;
+      const count = (this.declared.get(name) as number) - 1;
+      if (count === 0) this.declared.delete(name);
+      else this.declared.set(name, count);
+    }
   }
 
   private enter(): void {
@@ -388,11 +404,11 @@ class TreeParser {
           pipe.isAssign = next.typ === Item.Assign;
           this.nextNonSpace();
           pipe.decl.push(newVariable(v.pos, v.val));
-          this.vars.push(v.val);
+          this.declare(v.val);
         } else if (next.typ === Item.Char && next.val === ',') {
           this.nextNonSpace();
           pipe.decl.push(newVariable(v.pos, v.val));
-          this.vars.push(v.val);
+          this.declare(v.val);
           if (context === 'range' && pipe.decl.length < 2) {
             const t = this.peekNonSpace().typ;
             if (t === Item.Variable || t === Item.RightDelim || t === Item.RightParen) continue;
@@ -460,7 +476,7 @@ class TreeParser {
         if (end.kind !== 'end') this.errorf(`expected end; found ${nodeString(end)}`);
       }
     }
-    this.vars.length = varsBefore;
+    this.popVars(varsBefore);
     this.leave();
     return { kind: context, pos: pipe.pos, pipe, list, elseList };
   }
@@ -588,7 +604,7 @@ class TreeParser {
 
   private useVar(pos: number, name: string): VariableNode {
     const v = newVariable(pos, name);
-    if (!this.vars.includes(v.ident[0] as string))
+    if (!this.declared.has(v.ident[0] as string))
       this.errorf(`undefined variable ${sprintf('%q', v.ident[0])}`);
     return v;
   }

@@ -67,6 +67,11 @@ export interface GoObject {
   method?(name: string): GoFunc | undefined;
   /** What fmt's %v (and so template printing) prints for it. */
   format(): string;
+  /**
+   * Whether `if` finds it empty, as Go's truth test does for its kind (a zero number or
+   * duration, an empty string, a nil pointer). Absent: never empty, like a struct.
+   */
+  isZero?(): boolean;
 }
 
 export type Value = undefined | null | boolean | string | number | GoInt | GoSlice | GoMap | GoObject;

@@ -59,6 +59,12 @@ describe('hostile templates', () => {
     expectError(attempt(text, { l }), new RegExp(`exceeded ${DEFAULT_LIMITS.maxSteps} steps`));
   });
 
+  it('counts big function results against the step bound', () => {
+    const l = Array.from({ length: 3000 }, (_, i) => i);
+    const text = '{{ range .l }}{{ range $.l }}{{ $x := printf "%10000000d" 1 }}{{ end }}{{ end }}';
+    expectError(attempt(text, { l }), /exceeded \d+ steps/);
+  });
+
   it('stops output that doubles itself past the output bound', () => {
     let text = '{{ define "a0" }}xxxxxxxxxxxxxxxxxxxx{{ end }}';
     for (let i = 1; i < 10; i++)
@@ -93,8 +99,11 @@ describe('hostile templates', () => {
     expect(attempt('{{ printf "%100000000d" 1 }}')).toBe('%!(NOVERB)%!(EXTRA int=1)');
   });
 
-  it('handles many variables', () => {
+  it('handles many variables, and bounds the cost of looking up a buried one', () => {
     expect(attempt(`${'{{ $x := 1 }}'.repeat(20_000)}{{ $x }}`)).toBe('1');
+    let text = '';
+    for (let i = 0; i < 30_000; i++) text += `{{$a${i}:=1}}`;
+    expectError(attempt(text + '{{$a0}}'.repeat(60_000)), /exceeded \d+ steps/);
   });
 
   it('refuses unterminated constructs of every kind', () => {
