@@ -1,6 +1,6 @@
 // Sprig's defaults and flow functions (defaults.go, `fail`): emptiness as Go's zero value,
 // default/coalesce/ternary, and deepCopy.
-import { GoInt, GoMap, GoSlice, type Value } from '../value.js';
+import { GoComplex, GoInt, GoMap, GoSlice, type Value } from '../value.js';
 import { bool, def, fail, str } from './go.js';
 
 /** sprig's empty: the zero value of its type (structs never are; nil always is). */
@@ -12,6 +12,7 @@ export function empty(v: Value): boolean {
   if (v instanceof GoSlice) return v.items.length === 0;
   if (v instanceof GoMap) return v.entries.size === 0;
   if (v instanceof GoInt) return v.value === 0n;
+  if (v instanceof GoComplex) return v.re === 0 && v.im === 0;
   return false;
 }
 

@@ -1,6 +1,6 @@
 // encoding/json for template values: Marshal (HTML-escaped), MarshalIndent, an Encoder without
 // HTML escaping, and Unmarshal into interface{} — as sprig's toJson family and fromJson use them.
-import { GoInt, GoMap, GoSlice, type Value, fromJson as valueFromJson } from '../value.js';
+import { GoComplex, GoInt, GoMap, GoSlice, type Value, fromJson as valueFromJson } from '../value.js';
 import { checkLength, def, fail, MAX_OUTPUT, str } from './go.js';
 import { sortStrings } from './strings.js';
 
@@ -109,6 +109,7 @@ function encodeComposite(
     }
     path.delete(v);
   } else if (isMarshaler(v)) push(v.marshalJson(escapeHtml));
+  else if (v instanceof GoComplex) throw new JsonError('json: unsupported type: complex128');
   else if ('format' in v) push(jsonString(v.format(), escapeHtml));
 }
 
