@@ -19,7 +19,7 @@ export function empty(v: Value): boolean {
 const MAX_COPY_DEPTH = 10_000;
 
 /** copystructure.Copy for template values: fresh maps and slices all the way down. */
-export function deepCopy(v: Value, depth = 0): Value {
+function deepCopy(v: Value, depth = 0): Value {
   if (depth > MAX_COPY_DEPTH) fail('deepCopy: nesting too deep');
   if (v instanceof GoSlice)
     return new GoSlice(

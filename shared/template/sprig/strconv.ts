@@ -31,7 +31,7 @@ function underscoreOK(s: string): boolean {
   return saw !== '_';
 }
 
-export interface IntResult {
+interface IntResult {
   value: bigint;
   /** Go's ErrRange: value is then clamped to the type's limit. */
   range?: boolean;
