@@ -13,6 +13,7 @@ const benches: Record<string, (databaseUrl: string) => Promise<void>> = {
   'sync-latency': async (url) => (await import('./sync-latency.js')).run(url),
   'sync-fanout': async (url) => (await import('./sync-fanout.js')).run(url),
   'telemetry-ingest': async (url) => (await import('./telemetry-ingest.js')).run(url),
+  'template-render': async () => (await import('./template-render.js')).run(),
 };
 
 async function main(names: string[]): Promise<void> {

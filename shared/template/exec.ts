@@ -43,7 +43,7 @@ export interface ExecLimits {
 export const DEFAULT_LIMITS: ExecLimits = {
   maxOutput: 16 * 1024 * 1024,
   maxDepth: 1000,
-  maxSteps: 20_000_000,
+  maxSteps: 10_000_000,
 };
 
 /** An execution error: Go's message and the node it happened at. */
@@ -129,6 +129,11 @@ export class Executor {
   run(tree: Tree, dot: Value): string {
     this.walk(dot, tree.root);
     return this.out;
+  }
+
+  /** Where execution is (or was when it stopped). */
+  position(): number {
+    return this.node?.pos ?? 0;
   }
 
   errorf(message: string): never {
@@ -439,15 +444,17 @@ export class Executor {
     argNodes: readonly Arg[] | undefined,
     final: Final,
   ): Value {
-    const args = argNodes ? argNodes.slice(1) : [];
-    const numParams = fn.params.length + (fn.variadic !== undefined ? 1 : 0);
-    let numIn = args.length;
-    if (final !== MISSING) numIn++;
-    let numFixed = args.length;
-    if (fn.variadic !== undefined) {
-      numFixed = fn.params.length;
+    // argNodes[0] is the function's own node; the arguments follow it.
+    const numArgs = argNodes ? argNodes.length - 1 : 0;
+    const params = fn.params;
+    const variadic = fn.variadic;
+    const numParams = params.length + (variadic !== undefined ? 1 : 0);
+    const numIn = final !== MISSING ? numArgs + 1 : numArgs;
+    let numFixed = numArgs;
+    if (variadic !== undefined) {
+      numFixed = params.length;
       if (numIn < numFixed) {
-        this.errorf(`wrong number of args for ${name}: want at least ${numFixed} got ${args.length}`);
+        this.errorf(`wrong number of args for ${name}: want at least ${numFixed} got ${numArgs}`);
       }
     } else if (numIn !== numParams) {
       this.errorf(`wrong number of args for ${name}: want ${numParams} got ${numIn}`);
@@ -455,8 +462,8 @@ export class Executor {
 
     if (isBuiltin && (name === 'and' || name === 'or')) {
       let v: Value;
-      for (const arg of args) {
-        v = this.evalArg(dot, REFLECT_VALUE, arg);
+      for (let i = 1; i <= numArgs; i++) {
+        v = this.evalArg(dot, REFLECT_VALUE, (argNodes as readonly Arg[])[i] as Arg);
         if ((isTrue(v) === true) === (name === 'or')) return v;
       }
       if (final !== MISSING) v = this.validateType(final, REFLECT_VALUE);
@@ -465,15 +472,16 @@ export class Executor {
 
     const argv: Value[] = new Array(numIn);
     let i = 0;
-    for (; i < numFixed && i < args.length; i++) argv[i] = this.evalArg(dot, fn.params[i], args[i] as Arg);
-    if (fn.variadic !== undefined) {
-      for (; i < args.length; i++) argv[i] = this.evalArg(dot, fn.variadic, args[i] as Arg);
+    for (; i < numFixed && i < numArgs; i++) {
+      argv[i] = this.evalArg(dot, params[i], (argNodes as readonly Arg[])[i + 1] as Arg);
+    }
+    if (variadic !== undefined) {
+      for (; i < numArgs; i++) argv[i] = this.evalArg(dot, variadic, (argNodes as readonly Arg[])[i + 1] as Arg);
     }
     if (final !== MISSING) {
       let t: string;
-      if (fn.variadic !== undefined)
-        t = numIn - 1 < numFixed ? (fn.params[numIn - 1] as string) : fn.variadic;
-      else t = fn.params[fn.params.length - 1] as string;
+      if (variadic !== undefined) t = numIn - 1 < numFixed ? (params[numIn - 1] as string) : variadic;
+      else t = params[params.length - 1] as string;
       argv[i] = this.validateType(final, t);
     }
     try {

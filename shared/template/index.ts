@@ -83,12 +83,12 @@ export class Template {
 
   /** Executes with `.` = `data`, a decoded JSON value; the output as a well-formed JS string. */
   execute(data: unknown): string {
-    return displayString(this.executeValue(fromJson(data)));
+    return displayString(this.executeValue(this.dataValue(data)));
   }
 
   /** Executes with `.` = `data`; the output's exact bytes, as Go writes them. */
   executeBytes(data: unknown): Uint8Array {
-    return encodeOutput(this.executeValue(fromJson(data)));
+    return encodeOutput(this.executeValue(this.dataValue(data)));
   }
 
   /** Executes with `.` = a Go value; the output's exact bytes. */
@@ -103,24 +103,28 @@ export class Template {
     try {
       return executor.run(tree, dot);
     } catch (e) {
+      let reason: string;
+      let pos: number;
       if (e instanceof ExecError) {
-        const { line, column } = location(this.text, Math.max(e.pos, 0));
-        throw new TemplateError(
-          `template: ${this.name}:${line}:${column}: ${e.message}`,
-          line,
-          column,
-          e.message,
-        );
-      }
-      if (e instanceof RangeError) {
-        // The JS stack or string size gave out before our own bounds did.
-        throw new TemplateError(
-          `template: ${this.name}: execution too deep or too large (${e.message})`,
-          1,
-          1,
-        );
-      }
-      throw e;
+        reason = e.message;
+        pos = e.pos;
+      } else if (e instanceof RangeError) {
+        // The JS stack or the string size gave out before our own bounds did.
+        reason = `executing "${this.name}": too deep or too large (${e.message})`;
+        pos = executor.position();
+      } else throw e;
+      const { line, column } = location(this.text, Math.max(pos, 0));
+      throw new TemplateError(`template: ${this.name}:${line}:${column}: ${reason}`, line, column, reason);
+    }
+  }
+
+  private dataValue(data: unknown): Value {
+    try {
+      return fromJson(data);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      const reason = 'the values are nested too deeply';
+      throw new TemplateError(`template: ${this.name}:1:1: ${reason}`, 1, 1, reason);
     }
   }
 

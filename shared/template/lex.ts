@@ -100,7 +100,7 @@ function describeRune(r: number): string {
 
 type State = ((l: Lexer) => State) | null;
 
-/** Lexes the whole input up front: the parser's view is the same, as Go's lexer never looks back at the parser. */
+/** Lexes on demand, as Go's lexer goroutine does: the parser takes one token at a time. */
 export class Lexer {
   private pos = 0;
   private start = 0;
@@ -108,15 +108,35 @@ export class Lexer {
   private parenDepth = 0;
   private line = 1;
   private startLine = 1;
-  readonly items: Token[] = [];
+  private state: State = lexText;
+  /** Tokens lexed and not yet taken: a ring (a state emits at most a few). */
+  private readonly ring: Array<Token | undefined> = new Array(16).fill(undefined);
+  private head = 0;
+  private tail = 0;
+  private last: Token | undefined;
 
   constructor(
     readonly input: string,
     private readonly breakOK: boolean,
     private readonly continueOK: boolean,
-  ) {
-    let state: State = lexText;
-    while (state) state = state(this);
+  ) {}
+
+  /** The next token; after EOF or an error, that last token again. */
+  nextItem(): Token {
+    while (this.head === this.tail && this.state !== null) this.state = this.state(this);
+    if (this.head !== this.tail) {
+      const item = this.ring[this.head] as Token;
+      this.ring[this.head] = undefined;
+      this.head = (this.head + 1) & 15;
+      this.last = item;
+      return item;
+    }
+    return this.last as Token;
+  }
+
+  private push(item: Token): void {
+    this.ring[this.tail] = item;
+    this.tail = (this.tail + 1) & 15;
   }
 
   next(): number {
@@ -145,7 +165,7 @@ export class Lexer {
   }
 
   emit(t: Item): void {
-    this.items.push({
+    this.push({
       typ: t,
       pos: this.start,
       val: this.input.slice(this.start, this.pos),
@@ -177,7 +197,7 @@ export class Lexer {
   }
 
   errorf(message: string): State {
-    this.items.push({ typ: Item.Error, pos: this.start, val: message, line: this.startLine });
+    this.push({ typ: Item.Error, pos: this.start, val: message, line: this.startLine });
     return null;
   }
 
@@ -481,7 +501,7 @@ function isHigh(c: number): boolean {
 
 function countNewlines(s: string, from: number, to: number): number {
   let n = 0;
-  for (let i = s.indexOf('\n', from); i >= 0 && i < to; i = s.indexOf('\n', i + 1)) n++;
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) === 0x0a) n++;
   return n;
 }
 

@@ -34,17 +34,6 @@ export class ParseError extends Error {
 /** How deeply actions and parentheses may nest: Go has no bound, a stack does. */
 export const MAX_PARSE_DEPTH = 1000;
 
-/** The tokens of one text, shared by the trees parsed from it (as Go's trees share a lexer). */
-class TokenStream {
-  private next = 0;
-  constructor(private readonly items: readonly Token[]) {}
-  nextItem(): Token {
-    const item = this.items[this.next] as Token;
-    if (this.next < this.items.length - 1) this.next++;
-    return item;
-  }
-}
-
 function itemString(i: Token): string {
   if (i.typ === Item.EOF) return 'EOF';
   if (i.typ === Item.Error) return i.val;
@@ -182,7 +171,7 @@ class TreeParser {
   constructor(
     public name: string,
     private readonly parseName: string,
-    private readonly stream: TokenStream,
+    private readonly stream: Lexer,
     private readonly hasFunction: (name: string) => boolean,
     private readonly treeSet: Map<string, Tree>,
   ) {}
@@ -616,7 +605,7 @@ function newVariable(pos: number, ident: string): VariableNode {
 export function parse(text: string, name: string, hasFunction: (name: string) => boolean): Map<string, Tree> {
   const treeSet = new Map<string, Tree>();
   const lexer = new Lexer(text, !hasFunction('break'), !hasFunction('continue'));
-  const t = new TreeParser(name, name, new TokenStream(lexer.items), hasFunction, treeSet);
+  const t = new TreeParser(name, name, lexer, hasFunction, treeSet);
   t.parse();
   t.add();
   return treeSet;

@@ -372,6 +372,8 @@ export function unquote(text: string): string {
     return inner.replaceAll('\r', '');
   }
   if (q !== 0x22) throw new LiteralError('invalid syntax');
+  // Go's fast path: nothing to unescape and valid UTF-8 (no escaped bytes).
+  if (!/[\\\n\udc80-\udcff]/.test(text)) return text.slice(1, -1);
   const b = toBytes(text);
   const out: number[] = [];
   let i = 1;

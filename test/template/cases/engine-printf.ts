@@ -117,4 +117,9 @@ export const cases: TemplateCase[] = [
   { name: 'printf %v of the data', template: '{{ printf "%v" . }}', values: { b: [1, { c: null }], a: 'x' } },
   { name: 'printf invalid rune', template: '{{ printf "%c|%q|%U" 1114112 55296 1114112 }}' },
   { name: 'printf unicode verb', template: '{{ printf "%é" 1 }}' },
+  {
+    name: 'printf width past the fmt bound',
+    template:
+      '{{ printf "%100000000d" 1 }} {{ printf "%10000000d" 1 | len }} {{ printf "%.10000000f" 1.0 | len }}',
+  },
 ];
