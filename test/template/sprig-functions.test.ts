@@ -35,6 +35,16 @@ describe('functions that must not exist', () => {
   });
 });
 
+describe('the function table', () => {
+  it('is one frozen record shared by every template, with every sprig function but the omitted', () => {
+    const funcs = sprigFuncs();
+    expect(Object.isFrozen(funcs)).toBe(true);
+    expect(sprigFuncs()).toBe(funcs);
+    // sprig 3.2.3's TxtFuncMap has 210 names; 14 are left out on purpose.
+    expect(Object.keys(funcs)).toHaveLength(210 - OMITTED_FUNCTIONS.length);
+  });
+});
+
 describe('random and clock-based functions', () => {
   it('uuidv4 makes distinct version 4 UUIDs', () => {
     const ids = render('{{ range until 50 }}{{ uuidv4 }} {{ end }}').trim().split(' ');

@@ -8,7 +8,7 @@ import { goAtoi, goParseFloat, goParseInt } from './strconv.js';
 const MIN_INT64 = -(1n << 63n);
 
 /** Go's float64 → int64 conversion on amd64: truncation, and 0x8000000000000000 when out of range. */
-export function floatToInt64(f: number): bigint {
+function floatToInt64(f: number): bigint {
   if (!Number.isFinite(f) || f >= 2 ** 63 || f < -(2 ** 63)) return MIN_INT64;
   return BigInt(Math.trunc(f));
 }

@@ -23,7 +23,7 @@ function pad64(msg: Uint8Array): Uint8Array {
 const rotl = (x: number, n: number): number => (x << n) | (x >>> (32 - n));
 const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
 
-export function sha1(msg: Uint8Array): Uint8Array {
+function sha1(msg: Uint8Array): Uint8Array {
   const data = pad64(msg);
   const view = new DataView(data.buffer);
   const h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
@@ -72,7 +72,7 @@ const K256 = Int32Array.from([
   0xc67178f2,
 ]);
 
-export function sha256(msg: Uint8Array): Uint8Array {
+function sha256(msg: Uint8Array): Uint8Array {
   const data = pad64(msg);
   const view = new DataView(data.buffer);
   const h = Int32Array.from([
@@ -123,7 +123,7 @@ export function sha256(msg: Uint8Array): Uint8Array {
   return out;
 }
 
-export function adler32(data: Uint8Array): number {
+function adler32(data: Uint8Array): number {
   let a = 1;
   let b = 0;
   for (let i = 0; i < data.length; i += 5552) {

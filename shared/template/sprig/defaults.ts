@@ -1,6 +1,6 @@
 // Sprig's defaults and flow functions (defaults.go, `fail`): emptiness as Go's zero value,
 // default/coalesce/ternary, and deepCopy.
-import { GoInt, GoMap, GoSlice, type Value } from '../value.js';
+import { GoComplex, GoInt, GoMap, GoSlice, type Value } from '../value.js';
 import { bool, def, fail, str } from './go.js';
 
 /** sprig's empty: the zero value of its type (structs never are; nil always is). */
@@ -12,13 +12,14 @@ export function empty(v: Value): boolean {
   if (v instanceof GoSlice) return v.items.length === 0;
   if (v instanceof GoMap) return v.entries.size === 0;
   if (v instanceof GoInt) return v.value === 0n;
+  if (v instanceof GoComplex) return v.re === 0 && v.im === 0;
   return false;
 }
 
 const MAX_COPY_DEPTH = 10_000;
 
 /** copystructure.Copy for template values: fresh maps and slices all the way down. */
-export function deepCopy(v: Value, depth = 0): Value {
+function deepCopy(v: Value, depth = 0): Value {
   if (depth > MAX_COPY_DEPTH) fail('deepCopy: nesting too deep');
   if (v instanceof GoSlice)
     return new GoSlice(

@@ -1,7 +1,7 @@
 // Sprig's dictionary functions (dict.go), with imdario/mergo's merge rules for merge and
 // mergeOverwrite. Maps are shared, not copied, exactly as Go's are: set and merge change their
 // first argument.
-import { GoMap, GoSlice, type Value } from '../value.js';
+import { GoMap, GoSlice, isGoObject, type Value } from '../value.js';
 import { strval } from './conversion.js';
 import { empty } from './defaults.js';
 import { checkItems, def, dictArg, fail, ifaces, str, strings } from './go.js';
@@ -24,12 +24,16 @@ function deepMerge(dst: GoMap, src: GoMap, overwrite: boolean, depth: number): v
     const dstEmpty = !dstHas || empty(dstEl);
     if (srcEl instanceof GoMap || srcEl instanceof GoSlice) {
       if (srcEl instanceof GoMap && dstEl instanceof GoMap) deepMerge(dstEl, srcEl, overwrite, depth + 1);
+      // mergo refuses a map merged into a pointer (such as a *semver.Version) unless overwriting.
+      if (srcEl instanceof GoMap && isGoObject(dstEl) && dstEl.goKind === 'ptr' && !overwrite) {
+        throw new MergeError('src and dst must be of same type');
+      }
       if (srcEl instanceof GoSlice && overwrite) dst.entries.set(key, srcEl);
       if (!dstEmpty) continue;
     } else if (typeof srcEl === 'object' && !(srcEl instanceof GoMap) && 'goType' in srcEl) {
-      // A struct or pointer merged into a map value: reflect refuses to set the unaddressable map.
-      if (dstEl instanceof GoMap && overwrite)
-        throw new MergeError('reflect: reflect.Value.Set using unaddressable value');
+      // A struct or pointer merged into a map value: reflect refuses to set the unaddressable map
+      // (a panic in Go, so merge and mergeOverwrite fail too).
+      if (dstEl instanceof GoMap && overwrite) fail('reflect: reflect.Value.Set using unaddressable value');
     }
     if (overwrite || dstEmpty) dst.entries.set(key, srcEl);
   }

@@ -87,7 +87,7 @@ export function base64Decode(s: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-export function base32Encode(bytes: Uint8Array): string {
+function base32Encode(bytes: Uint8Array): string {
   checkLength(Math.ceil(bytes.length / 5) * 8, 'b32enc');
   let out = '';
   for (let i = 0; i < bytes.length; i += 5) {
@@ -103,7 +103,7 @@ export function base32Encode(bytes: Uint8Array): string {
 }
 
 /** base32.StdEncoding.DecodeString. */
-export function base32Decode(s: string): Uint8Array {
+function base32Decode(s: string): Uint8Array {
   const src = utf8(s).filter((b) => b !== 0x0a && b !== 0x0d);
   const olen = src.length;
   const out: number[] = [];

@@ -135,14 +135,6 @@ export function byteSlice(s: string, start: number, end?: number): string {
   return sliceBytes(s, start, e);
 }
 
-/** The runes of s as code points (Go's []rune(s)). */
-export const runes = (s: string): number[] => Array.from(s, (c) => c.codePointAt(0) ?? 0);
-export const fromRunes = (rs: readonly number[]): string => {
-  let out = '';
-  for (const r of rs) out += String.fromCodePoint(r);
-  return out;
-};
-
 /** strings.Repeat with the output limit. */
 export function repeat(s: string, count: number, what: string): string {
   if (count < 0) fail('strings: negative Repeat count');

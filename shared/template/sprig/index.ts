@@ -39,7 +39,7 @@ export const OMITTED_FUNCTIONS: readonly string[] = [
   'derivePassword',
 ];
 
-export function sprigFuncs(): Record<string, GoFunc> {
+function buildFuncs(): Readonly<Record<string, GoFunc>> {
   const groups = [
     stringFuncs,
     conversionFuncs,
@@ -60,5 +60,15 @@ export function sprigFuncs(): Record<string, GoFunc> {
   // One Object.assign per group: spreading them all into one literal is quadratic in V8.
   const funcs: Record<string, GoFunc> = {};
   for (const group of groups) Object.assign(funcs, group());
-  return funcs;
+  return Object.freeze(funcs);
+}
+
+// The functions hold no state but caches of constant data (compiled semver patterns, AES
+// tables), so one set serves every template; it is built on first use, not at import.
+let shared: Readonly<Record<string, GoFunc>> | undefined;
+
+/** The sprig functions by name (one frozen record, shared by every caller). */
+export function sprigFuncs(): Readonly<Record<string, GoFunc>> {
+  shared ??= buildFuncs();
+  return shared;
 }

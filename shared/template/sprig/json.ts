@@ -1,11 +1,11 @@
 // encoding/json for template values: Marshal (HTML-escaped), MarshalIndent, an Encoder without
 // HTML escaping, and Unmarshal into interface{} — as sprig's toJson family and fromJson use them.
-import { GoInt, GoMap, GoSlice, type Value, fromJson as valueFromJson } from '../value.js';
+import { GoComplex, GoInt, GoMap, GoSlice, type Value, fromJson as valueFromJson } from '../value.js';
 import { checkLength, def, fail, MAX_OUTPUT, str } from './go.js';
 import { sortStrings } from './strings.js';
 
 /** A Go value that encodes itself (a json.Marshaler or a struct): returns the JSON text. */
-export interface JsonMarshaler {
+interface JsonMarshaler {
   marshalJson(escapeHtml: boolean): string;
 }
 
@@ -48,7 +48,7 @@ export function jsonString(s: string, escapeHtml: boolean): string {
 }
 
 /** Go's float64 encoding in JSON: shortest digits, exponent below 1e-6 and from 1e21. */
-export function jsonFloat(f: number): string {
+function jsonFloat(f: number): string {
   if (!Number.isFinite(f))
     throw new JsonError(`json: unsupported value: ${Number.isNaN(f) ? 'NaN' : f > 0 ? '+Inf' : '-Inf'}`);
   if (Object.is(f, -0)) return '-0';
@@ -109,6 +109,7 @@ function encodeComposite(
     }
     path.delete(v);
   } else if (isMarshaler(v)) push(v.marshalJson(escapeHtml));
+  else if (v instanceof GoComplex) throw new JsonError('json: unsupported type: complex128');
   else if ('format' in v) push(jsonString(v.format(), escapeHtml));
 }
 
@@ -176,7 +177,7 @@ function indent(json: string): string {
 }
 
 /** json.Unmarshal into interface{}; a number beyond float64 is Go's error (it decodes as nil). */
-export function unmarshal(s: string): { value: Value; error?: string } {
+function unmarshal(s: string): { value: Value; error?: string } {
   let error: string | undefined;
   let parsed: unknown;
   try {

@@ -111,7 +111,7 @@ function ldexp(frac: number, e: number): number {
 }
 
 /** math.Pow as Go computes it (repeated squaring for the integer part of y). */
-export function goPow(x: number, y: number): number {
+function goPow(x: number, y: number): number {
   if (y === 0 || x === 1) return 1;
   if (y === 1) return x;
   if (Number.isNaN(x) || Number.isNaN(y)) return Number.NaN;
@@ -187,7 +187,7 @@ function round(a: Value, p: number, roundOn: number): number {
 // --- ranges ---------------------------------------------------------------------------------------
 
 /** sprig's untilStep, refusing ranges over the item limit. */
-export function untilStep(start: bigint, stop: bigint, step: bigint): bigint[] {
+function untilStep(start: bigint, stop: bigint, step: bigint): bigint[] {
   let count = 0n;
   if (stop < start) {
     if (step >= 0n) return [];

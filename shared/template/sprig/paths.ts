@@ -2,7 +2,7 @@
 // Clean, Ext and IsAbs on slash-separated paths.
 import { def, str } from './go.js';
 
-export function clean(path: string): string {
+function clean(path: string): string {
   if (path === '') return '.';
   const rooted = path[0] === '/';
   const n = path.length;
@@ -35,7 +35,7 @@ export function clean(path: string): string {
   return out.length === 0 ? '.' : out.join('');
 }
 
-export function base(path: string): string {
+function base(path: string): string {
   if (path === '') return '.';
   let p = path;
   while (p.length > 0 && p.endsWith('/')) p = p.slice(0, -1);
@@ -44,9 +44,9 @@ export function base(path: string): string {
   return p === '' ? '/' : p;
 }
 
-export const dir = (path: string): string => clean(path.slice(0, path.lastIndexOf('/') + 1));
+const dir = (path: string): string => clean(path.slice(0, path.lastIndexOf('/') + 1));
 
-export function ext(path: string): string {
+function ext(path: string): string {
   for (let i = path.length - 1; i >= 0 && path[i] !== '/'; i--) {
     if (path[i] === '.') return path.slice(i);
   }

@@ -808,8 +808,8 @@ interface Queue {
   gen: number;
 }
 
-export const codePoints = (s: string): number[] => Array.from(s, (c) => c.codePointAt(0) ?? 0);
-export const fromCodePoints = (cps: readonly number[], start: number, end: number): string => {
+const codePoints = (s: string): number[] => Array.from(s, (c) => c.codePointAt(0) ?? 0);
+const fromCodePoints = (cps: readonly number[], start: number, end: number): string => {
   let out = '';
   for (let i = start; i < end; i++) out += String.fromCodePoint(cps[i] as number);
   return out;
@@ -823,7 +823,7 @@ export function compile(expr: string): GoRegexp {
 }
 
 /** Go's allMatches: successive non-overlapping matches, no empty match right after a match. */
-export function allMatches(re: GoRegexp, input: readonly number[], n: number): number[][] {
+function allMatches(re: GoRegexp, input: readonly number[], n: number): number[][] {
   const out: number[][] = [];
   const end = input.length;
   for (let pos = 0, prevMatchEnd = -1; out.length < n && pos <= end; ) {

@@ -31,7 +31,7 @@ function underscoreOK(s: string): boolean {
   return saw !== '_';
 }
 
-export interface IntResult {
+interface IntResult {
   value: bigint;
   /** Go's ErrRange: value is then clamped to the type's limit. */
   range?: boolean;
@@ -64,7 +64,6 @@ export function goParseUint(s: string, base: number, bitSize = 64): IntResult | 
   const max = (1n << BigInt(bitSize)) - 1n;
   let n = 0n;
   let underscores = false;
-  let range = false;
   for (const c of s) {
     if (c === '_' && base0) {
       underscores = true;
@@ -76,13 +75,12 @@ export function goParseUint(s: string, base: number, bitSize = 64): IntResult | 
     else if (l >= 'a' && l <= 'z') d = l.charCodeAt(0) - 87;
     else return undefined;
     if (d >= base) return undefined;
-    if (!range) {
-      n = n * BigInt(base) + BigInt(d);
-      if (n > max) range = true;
-    }
+    n = n * BigInt(base) + BigInt(d);
+    // Go reports the overflow at once, before looking at the rest of the text.
+    if (n > max) return { value: max, range: true };
   }
   if (underscores && !underscoreOK(s0)) return undefined;
-  return range ? { value: max, range: true } : { value: n };
+  return { value: n };
 }
 
 /** strconv.ParseInt; undefined is a syntax error. */

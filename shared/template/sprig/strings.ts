@@ -36,8 +36,8 @@ import {
 
 // --- Go's strings package -----------------------------------------------------------------------
 
-export const goUpper = (s: string): string => mapRunes(s, toUpper);
-export const goLower = (s: string): string => mapRunes(s, toLower);
+const goUpper = (s: string): string => mapRunes(s, toUpper);
+const goLower = (s: string): string => mapRunes(s, toLower);
 
 function trimFunc(s: string, drop: (r: number) => boolean): string {
   const rs = Array.from(s);
@@ -216,7 +216,7 @@ let ASCII = '';
 for (let c = 32; c < 127; c++) ASCII += String.fromCharCode(c);
 
 /** `count` characters drawn uniformly from `alphabet` with the platform's CSPRNG. */
-export function randomString(count: number, alphabet: string, what: string): string {
+function randomString(count: number, alphabet: string, what: string): string {
   if (count <= 0) return '';
   checkLength(count, what);
   const out: string[] = [];

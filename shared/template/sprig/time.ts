@@ -7,21 +7,21 @@ import { jsonString } from './json.js';
 
 // --- locations -------------------------------------------------------------------------------------
 
-export interface Zone {
+interface Zone {
   abbr: string;
   offset: number;
 }
 
-export interface Location {
+interface Location {
   readonly name: string;
   lookup(unixSec: number): Zone;
 }
 
 export const UTC: Location = { name: 'UTC', lookup: () => ({ abbr: 'UTC', offset: 0 }) };
 /** Go's Local on a UTC machine, which is what the reference renderer runs on. */
-export const LOCAL: Location = { name: 'Local', lookup: () => ({ abbr: 'UTC', offset: 0 }) };
+const LOCAL: Location = { name: 'Local', lookup: () => ({ abbr: 'UTC', offset: 0 }) };
 
-export function fixedZone(name: string, offset: number): Location {
+function fixedZone(name: string, offset: number): Location {
   return { name, lookup: () => ({ abbr: name, offset }) };
 }
 
@@ -165,7 +165,7 @@ const floorDiv = (a: number, b: number): number => Math.floor(a / b);
 const mod = (a: number, b: number): number => ((a % b) + b) % b;
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
-export function daysFromCivil(y: number, m: number, d: number): number {
+function daysFromCivil(y: number, m: number, d: number): number {
   y -= m <= 2 ? 1 : 0;
   const era = floorDiv(y, 400);
   const yoe = y - era * 400;
@@ -192,7 +192,7 @@ const DAYS_BEFORE = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365]
 const daysIn = (m: number, y: number): number =>
   m === 2 && isLeap(y) ? 29 : (DAYS_BEFORE[m] ?? 0) - (DAYS_BEFORE[m - 1] ?? 0);
 
-export const MONTHS = [
+const MONTHS = [
   'January',
   'February',
   'March',
@@ -206,7 +206,7 @@ export const MONTHS = [
   'November',
   'December',
 ];
-export const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 // --- time.Time ----------------------------------------------------------------------------------------
 

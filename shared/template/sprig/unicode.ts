@@ -84,7 +84,7 @@ export function mapRunes(s: string, f: (r: number) => number): string {
 }
 
 /** The rune of one character of a Go string: escaped bytes (lone U+DC80..U+DCFF) are U+FFFD. */
-export function runeOf(c: string): number {
+function runeOf(c: string): number {
   const r = c.codePointAt(0) ?? 0;
   return r >= 0xdc80 && r <= 0xdcff ? 0xfffd : r;
 }

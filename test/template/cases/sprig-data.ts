@@ -159,5 +159,14 @@ export const cases: TemplateCase[] = [
     name: 'b32dec errors are printed',
     template: '{{ b32dec "1" }}|{{ b32dec "ME=" }}|{{ b32dec "MEZ=====" }}|{{ b32dec "M" }}',
   },
+  {
+    name: 'complex constants with sprig',
+    template: '{{ empty 0i }} {{ default 5 0i }} {{ coalesce 0i 1i }} {{ int64 2i }} [{{ toJson 2i }}]',
+  },
+  { name: 'mustToJson of a complex fails', template: '{{ mustToJson (list 1i) }}' },
+  {
+    name: 'objects are never empty',
+    template: '{{ empty (semver "0.0.0") }} {{ empty (toDate "x" "y") }} {{ default 1 (semver "1.0.0") }}',
+  },
   { name: 'encodings chain', template: '{{ "secret" | b64enc | b32enc | b32dec | b64dec }}' },
 ];

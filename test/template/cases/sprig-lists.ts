@@ -144,6 +144,19 @@ export const cases: TemplateCase[] = [
     template:
       '{{ mustMerge (dict "a" 1) (dict "a" 2 "b" 3) }} {{ mustMergeOverwrite (dict "a" 1) (dict "a" 2) }}',
   },
+  {
+    name: 'merge of a dict into a version is an error merge swallows',
+    template:
+      '[{{ merge (dict "a" (semver "1.0.0")) (dict "a" (dict "x" 1)) }}] {{ mergeOverwrite (dict "a" (semver "1.0.0")) (dict "a" (dict "x" 1)) }}',
+  },
+  {
+    name: 'mustMerge of a dict into a version fails',
+    template: '{{ mustMerge (dict "a" (semver "1.0.0")) (dict "a" (dict "x" 1)) }}',
+  },
+  {
+    name: 'mergeOverwrite of a version into a dict panics',
+    template: '{{ mergeOverwrite (dict "a" (dict "x" 1)) (dict "a" (semver "2.0.0")) }}',
+  },
   { name: 'merge of a list fails', template: '{{ merge (dict) .l }}', values: data },
   {
     name: 'deepCopy is independent',

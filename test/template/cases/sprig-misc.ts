@@ -82,6 +82,11 @@ export const cases: TemplateCase[] = [
       '{{ duration "95" }} {{ duration (int64 3661) }} {{ duration 95 }} {{ duration "x" }} {{ duration (int64 -1) }} {{ duration (int64 90061) }}',
   },
   {
+    name: 'duration of an overflowing string wraps like Go',
+    template:
+      '{{ duration "99999999999999999999" }} {{ duration "99999999999999999999x" }} {{ int "99999999999999999999x" }} {{ atoi "99999999999999999999" }}',
+  },
+  {
     name: 'durationRound',
     template:
       '{{ durationRound "2h10m" }} {{ durationRound "26h" }} {{ durationRound (int64 1500000000) }} {{ durationRound "-400h" }} {{ durationRound "1s" }} {{ durationRound "800000h" }} {{ durationRound 3 }}',
