@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isUuid, parseUuid } from '../../shared/ids.js';
+import { derivedUuid, isUuid, parseUuid } from '../../shared/ids.js';
 import { compile, Uuid } from '../../shared/wire/schema.js';
 
 describe('ids', () => {
@@ -19,5 +19,13 @@ describe('ids', () => {
     const id = randomUUID();
     expect(check(id)).toBe(true);
     expect(check(id.toUpperCase())).toBe(false);
+  });
+
+  it('derives a stable, canonical, version-5-shaped UUID from a name', () => {
+    const id = derivedUuid('cluster/overview');
+    expect(id).toBe(derivedUuid('cluster/overview'));
+    expect(id).not.toBe(derivedUuid('cluster/upmeter'));
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(compile(Uuid())(id)).toBe(true);
   });
 });
