@@ -4,6 +4,7 @@ import { startEmbedded } from '../shared/db/embedded.js';
 
 const benches: Record<string, (databaseUrl: string) => Promise<void>> = {
   'api-requests': async (url) => (await import('./api-requests.js')).run(url),
+  'api-clusters': async (url) => (await import('./api-clusters.js')).run(url),
   'api-under-load': async (url) => (await import('./api-under-load.js')).run(url),
   'tunnel-throughput': async (url) => (await import('./tunnel-throughput.js')).run(url),
   'tunnel-latency': async (url) => (await import('./tunnel-latency.js')).run(url),
