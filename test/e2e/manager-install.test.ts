@@ -195,7 +195,7 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
     const archived = await api(gateway, 'GET', `/api/v1/clusters/${id}`, { token });
     expect(archived.body.status).toBe('deleted');
     expect(archived.body.archived_at).not.toBeNull();
-    expect(archived.body.archive_number).toBe(1);
+    expect(archived.body.archive_number).toBe('1');
     const [agent] = await db.sql`select revoked_at from agents where cluster_id = ${id}`;
     expect(agent?.revoked_at).not.toBeNull();
   });
