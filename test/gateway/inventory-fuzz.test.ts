@@ -6,65 +6,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestChange } from '../../shared/change-requests.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { deep, hostileString, json, leaf, toText } from '../support/hostile-json.js';
 
 // Tunes the runtime (a few seconds on two busy cores); a failure prints its seed to replay it.
 const RUNS = 80;
-
-const hostileChar = fc.oneof(
-  { weight: 1, arbitrary: fc.constantFrom('\u0000', '\ud800', '\udfff', '\u202e', '\n', '~', '/') },
-  { weight: 6, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
-);
-const hostileString = fc.oneof(
-  fc.string({ unit: hostileChar, maxLength: 30 }),
-  fc.string({ maxLength: 30 }),
-  fc.constantFrom(
-    '',
-    ' ',
-    'x'.repeat(5000),
-    '1e400',
-    'null',
-    '__proto__',
-    'constructor',
-    'x-commander-record-id',
-  ),
-);
-const leaf = fc.oneof(
-  hostileString,
-  fc.double(),
-  fc.integer(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.constantFrom(
-    { $raw: '1e400' },
-    { $raw: '-1e400' },
-    { $raw: '-0' },
-    { $raw: '123456789012345678901234567890' },
-  ),
-);
-const json: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(hostileString, tie('value'), { maxKeys: 4 }),
-  ),
-})).value;
-const deep = fc
-  .tuple(fc.integer({ min: 55, max: 3000 }), fc.constantFrom('[', '{"a":'))
-  .map(([depth, open]) => ({ $raw: `${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}` }));
-
-/** JSON text; `{ $raw }` leaves are spliced in as written (numbers JSON.stringify cannot write). */
-function toText(value: unknown): string {
-  const raws: string[] = [];
-  const text = JSON.stringify(value, (_key, v) => {
-    if (v && typeof v === 'object' && typeof (v as { $raw?: unknown }).$raw === 'string') {
-      raws.push((v as { $raw: string }).$raw);
-      return `\u0001RAW${raws.length - 1}\u0001`;
-    }
-    return v;
-  });
-  return (text ?? 'null').replace(/"\\u0001RAW(\d+)\\u0001"/g, (_m, i) => raws[Number(i)] as string);
-}
 
 /** Bodies of one route: mostly its shape with hostile content, else that shape broken or random JSON. */
 const bodiesOf = (fields: Record<string, fc.Arbitrary<unknown>>) => {
