@@ -10,6 +10,7 @@ import postgres from 'postgres';
 import { keysEnvironment } from '../shared/config.js';
 import { generateKeys } from '../shared/crypto.js';
 import { migrate } from '../shared/db/migrate.js';
+import { ensureWorkspace } from '../shared/workspaces.js';
 import { percentile, report } from './report.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -32,9 +33,9 @@ async function measure(baseUrl: string, replicas: number) {
   const url = databaseUrl(baseUrl, name);
   const sql = postgres(url, { max: 4, onnotice: () => {} });
   await migrate(sql);
-  const [ws] = await sql`insert into workspaces (slug) values ('bench') returning id`;
+  const ws = await ensureWorkspace(sql, 'bench');
   const clusters = await sql`insert into clusters (workspace_id, name)
-    select ${ws?.id}, 'c' || n from generate_series(1, ${CLUSTERS}) n returning id`;
+    select ${ws.id}, 'c' || n from generate_series(1, ${CLUSTERS}) n returning id`;
   const keys = keysEnvironment(generateKeys());
   const children = Array.from({ length: replicas }, (_, i) =>
     spawn(process.execPath, [CLI, 'manager'], {

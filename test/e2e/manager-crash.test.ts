@@ -3,6 +3,7 @@
 // Every task finishes, none runs twice at the same time, and no cluster ever has two tasks
 // running at once.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ensureWorkspace } from '../../shared/workspaces.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
 import type { RunningCommand } from '../support/process.js';
@@ -31,11 +32,11 @@ describe('manager crash safety', () => {
   });
 
   it('finishes every task exactly once at a time across 4 replicas, one of them killed', async () => {
-    const [ws] = await db.sql`insert into workspaces (slug) values ('crash') returning id`;
+    const ws = await ensureWorkspace(db.sql, 'crash');
     const clusters = await db.sql`insert into clusters (workspace_id, name)
-      select ${ws?.id}, 'c' || n from generate_series(1, 50) n returning id`;
+      select ${ws.id}, 'c' || n from generate_series(1, 50) n returning id`;
     const [longCluster] = await db.sql`insert into clusters (workspace_id, name)
-      values (${ws?.id}, 'long') returning id`;
+      values (${ws.id}, 'long') returning id`;
     const replicas: RunningCommand[] = [];
     for (let i = 0; i < 4; i += 1) {
       const replica = processes.start(['manager'], { ...env, COMMANDER_REPLICA_ID: `r${i}` });

@@ -2,6 +2,7 @@
 // cannot be written, the task is not left "failed" beside a cluster that still looks healthy,
 // and the manager says what went wrong instead of swallowing it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureWorkspace } from '../../shared/workspaces.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
 import { Processes, sleep } from './helpers.js';
@@ -19,10 +20,10 @@ describe('a failed task and its cluster', () => {
   });
 
   it('marks the cluster creation_failed with the failed install, even when the first mark fails', async () => {
-    const [ws] = await db.sql`insert into workspaces (slug) values ('failing') returning id`;
+    const ws = await ensureWorkspace(db.sql, 'failing');
     // No ssh settings: the install fails for good at once.
     const [cluster] =
-      await db.sql`insert into clusters (workspace_id, name) values (${ws?.id}, 'no-ssh') returning id`;
+      await db.sql`insert into clusters (workspace_id, name) values (${ws.id}, 'no-ssh') returning id`;
     // The first write of the failed status is refused, as a dropped connection or a lock timeout would.
     await db.sql.unsafe(`
       create sequence mark_attempts;

@@ -32,11 +32,14 @@ function job(resources: string, values: Record<string, unknown> = {}): RenderJob
 
 const configMap =
   'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .name }}\n  namespace: default\ndata:\n  url: "https://{{ .dc_domain }}"\n';
-/** Eighteen million iterations (just under the engine's step bound): seconds of work. */
-const slow = '{{ range .a }}{{ range $.a }}{{ range $.b }}{{ end }}{{ end }}{{ end }}';
+/**
+ * Two thousand hashes of a mebibyte: seconds of work for few evaluation steps (a function's result
+ * costs steps by its size, and a hash is short), so the time bound, not the step bound, stops it.
+ */
+const slow = '{{ range .a }}{{ sha256sum $.big }}{{ end }}';
 const slowValues = {
-  a: Array.from({ length: 300 }, (_, i) => i),
-  b: Array.from({ length: 200 }, (_, i) => i),
+  a: Array.from({ length: 2000 }, (_, i) => i),
+  big: 'x'.repeat(1 << 20),
 };
 
 // One pool for the whole story: each thread start loads the engine, and under the test runner

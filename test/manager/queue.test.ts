@@ -3,6 +3,7 @@ import { TaskQueue } from '../../manager/queue.js';
 import { noopTask } from '../../manager/tasks/noop.js';
 import { PermanentError, Worker } from '../../manager/worker.js';
 import { createLogger } from '../../shared/logger.js';
+import { ensureWorkspace } from '../../shared/workspaces.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 
 describe('task queue', () => {
@@ -11,8 +12,7 @@ describe('task queue', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    [{ id: workspace }] =
-      (await db.sql`insert into workspaces (slug) values ('q') returning id`) as unknown as [{ id: string }];
+    ({ id: workspace } = await ensureWorkspace(db.sql, 'q'));
   });
   afterAll(() => db.drop());
 
@@ -111,8 +111,7 @@ describe('worker', () => {
   let workspace: string;
   beforeAll(async () => {
     db = await freshDatabase();
-    [{ id: workspace }] =
-      (await db.sql`insert into workspaces (slug) values ('w') returning id`) as unknown as [{ id: string }];
+    ({ id: workspace } = await ensureWorkspace(db.sql, 'w'));
   });
   afterAll(() => db.drop());
 
