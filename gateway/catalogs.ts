@@ -4,6 +4,7 @@ import { nextArchiveNumber } from '../shared/archive.js';
 import type { Queryable } from '../shared/db/connect.js';
 import { CommanderError } from '../shared/errors.js';
 import { fieldsOf, isField, type Params, paramsProblems } from '../shared/params/schema.js';
+import { RECORD_ID_KEY } from '../shared/params/values.js';
 
 export interface CatalogRow {
   id: string;
@@ -24,8 +25,9 @@ export interface SchemaProblem {
 }
 
 /**
- * The rules of a record schema beyond its JSON Schema: those of any parameter list, and no
- * catalog parameters (a record's values are plain; records do not take records).
+ * The rules of a record schema beyond its JSON Schema: those of any parameter list, no catalog
+ * parameters (a record's values are plain; records do not take records), and no field named
+ * RECORD_ID_KEY (a template sees the record's id under it).
  */
 export function catalogSchemaProblems(schema: Params, root = 'body/schema'): SchemaProblem[] {
   const problems = paramsProblems(schema).map((problem) => ({
@@ -37,6 +39,12 @@ export function catalogSchemaProblems(schema: Params, root = 'body/schema'): Sch
       problems.push({
         path: `${root}/${index}/catalog`,
         message: 'is not allowed: a record cannot take records',
+      });
+    }
+    if (isField(param) && param.key === RECORD_ID_KEY) {
+      problems.push({
+        path: `${root}/${index}/key`,
+        message: `"${RECORD_ID_KEY}" is reserved: templates see the record's id under it`,
       });
     }
   });

@@ -6,7 +6,7 @@ import { archiveNumberJson } from '../../shared/archive.js';
 import { diffChanges, MASK, recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
 import { fieldsOf, type Params } from '../../shared/params/schema.js';
-import { checkValues } from '../../shared/params/values.js';
+import { checkValues, RECORD_ID_KEY } from '../../shared/params/values.js';
 import {
   archiveRecord,
   findRecord,
@@ -99,7 +99,11 @@ async function checkedValues(
   if (checked.errors.length > 0) {
     const details = checked.errors.map((issue) => ({
       path: `body/values/${issue.key}`,
-      message: issue.message,
+      // A catalog cannot declare the key (catalogSchemaProblems), so it is always unknown here.
+      message:
+        issue.key === RECORD_ID_KEY
+          ? `is reserved: templates see the record's id under "${RECORD_ID_KEY}"`
+          : issue.message,
     }));
     throw new CommanderError(
       'INVALID_VALUES',

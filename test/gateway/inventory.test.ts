@@ -97,6 +97,10 @@ describe('catalogs and records', () => {
         'body/schema/0/pattern',
       ],
       [{ slug: 'x', name: 'x', schema: [], extra: 1 }, 'extra'],
+      [
+        { slug: 'x', name: 'x', schema: [{ key: RECORD_ID_KEY, type: 'string', title: 'Smuggled id' }] },
+        'body/schema/0/key',
+      ],
     ];
     for (const [body, field] of cases) {
       const res = await post('/api/v1/catalogs', body);
@@ -139,6 +143,18 @@ describe('catalogs and records', () => {
       ].sort(),
     );
     expect(bad.body.error.message).toContain('body/values/hostname is required');
+
+    // The key a template sees the record's id under cannot be smuggled in as a value.
+    const smuggled = await record({ hostname: 'node-9', ip: '10.0.0.9', [RECORD_ID_KEY]: NO_SUCH_ID });
+    expect(smuggled.status).toBe(422);
+    expect(smuggled.body.error.details).toEqual([
+      { path: `body/values/${RECORD_ID_KEY}`, message: expect.stringContaining('reserved') },
+    ]);
+    const smuggledByPut = await put(`/api/v1/records/${created.body.id}`, {
+      values: { hostname: 'node-1', ip: '10.0.0.1', [RECORD_ID_KEY]: NO_SUCH_ID },
+    });
+    expect(smuggledByPut.status).toBe(422);
+    expect(smuggledByPut.body.error.message).toContain(`body/values/${RECORD_ID_KEY}`);
 
     for (const [body, field] of [
       [{ catalog_id: NO_SUCH_ID, values: {} }, 'body/catalog_id'],
