@@ -40,7 +40,7 @@ export async function startManager(config: Config, logger: Logger, db: Database)
         agentImage: config.agentImage,
         agentWaitMs: config.agentWaitMs,
       }),
-      delete: deleteTask({ sql, encryptor, installers }),
+      delete: deleteTask({ sql, encryptor, installers, printAudit: stdoutAuditPrinter() }),
       reconcile: reconcileTask({
         sql,
         encryptor,

@@ -1,8 +1,9 @@
 // Delete: run the destroy command straight over SSH, revoke the agent's key, archive the
-// cluster (its record and audit history stay) and free its inventory records. A cluster never
-// installed is archived at once.
+// cluster (its record and audit history stay) and free its inventory records (each audited as
+// this replica's doing). A cluster never installed is archived at once.
 
 import { revokeAgent } from '../../shared/agent-revocation.js';
+import { type AuditPrinter, type AuditRecord, recordAudit } from '../../shared/audit.js';
 import type { Encryptor } from '../../shared/crypto.js';
 import type { Sql } from '../../shared/db/connect.js';
 import { releaseRecords } from '../../shared/records.js';
@@ -15,10 +16,11 @@ export interface DeleteDeps {
   sql: Sql;
   encryptor: Encryptor;
   installers: Installers;
+  printAudit: AuditPrinter;
 }
 
 export function deleteTask(deps: DeleteDeps): TaskHandler {
-  return async ({ task, log, signal, secret }) => {
+  return async ({ task, log, signal, secret, replica }) => {
     const { sql } = deps;
     const cluster = await loadCluster(sql, deps.encryptor, task.cluster_id);
     if (cluster.ssh) secret(cluster.ssh.privateKey);
@@ -41,11 +43,37 @@ export function deleteTask(deps: DeleteDeps): TaskHandler {
     } else {
       await log('the cluster was never installed: archiving without SSH');
     }
-    const freed = await sql.begin(async (tx) => {
+    const { freed, audits } = await sql.begin(async (tx) => {
       await revokeAgent(tx, cluster.id);
       await archiveCluster(tx, cluster.id);
-      return releaseRecords(tx, cluster.id);
+      const ids = await releaseRecords(tx, cluster.id);
+      const [workspace] = await tx<{ id: string; slug: string }[]>`
+        select w.id, w.slug from clusters c join workspaces w on w.id = c.workspace_id where c.id = ${cluster.id}`;
+      const records: AuditRecord[] = [];
+      for (const id of ids) {
+        records.push(
+          await recordAudit(
+            tx,
+            {
+              userType: 'System',
+              userName: `manager ${replica}`,
+              remoteAddress: null,
+              requestUuid: task.id,
+              workspaceId: workspace?.id ?? null,
+              workspaceSlug: workspace?.slug ?? null,
+            },
+            {
+              auditableType: 'Record',
+              auditableId: id,
+              action: 'update',
+              changes: { cluster_id: [cluster.id, null] },
+            },
+          ),
+        );
+      }
+      return { freed: ids, audits: records };
     });
+    if (audits.length > 0) deps.printAudit(...audits);
     if (freed.length > 0) await log(`freed inventory records ${freed.join(', ')}`);
     await log('deleted (archived)');
   };

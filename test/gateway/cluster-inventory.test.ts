@@ -232,6 +232,7 @@ describe('clusters with inventory records and a registry', () => {
       sql: gw.db.sql,
       encryptor: gw.encryptor,
       installers: { byVersion: new Map() } as never,
+      printAudit: (...records) => void gw.audit.push(...records),
     })({
       task: task as never,
       log: async (line) => {
@@ -242,6 +243,15 @@ describe('clusters with inventory records and a registry', () => {
       secret: () => {},
     });
     expect(log.join('\n')).toContain(`freed inventory records ${b}`);
+    expect(gw.audit.at(-1)).toMatchObject({
+      auditable_type: 'Record',
+      auditable_id: b,
+      action: 'update',
+      user_type: 'System',
+      user_name: 'manager test',
+      workspace_slug: 'alpha',
+      audited_changes: { cluster_id: [cluster.id, null] },
+    });
     expect((await recordOf(b)).cluster_id).toBeNull();
     expect((await gw.request('GET', `/api/v1/clusters/${cluster.id}`, { token })).body.status).toBe(
       'deleted',

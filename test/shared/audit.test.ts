@@ -1,8 +1,9 @@
 // The batched audit writer (tunnels' audit rows): order, masking, one insert and one print per
 // batch, nothing lost while the table cannot be written, and what is queued stored at stop().
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Actor, type AuditRecord, AuditWriter, MASK } from '../../shared/audit.js';
+import { type Actor, AUDIT_VOCABULARY, type AuditRecord, AuditWriter, MASK } from '../../shared/audit.js';
 import { createLogger } from '../../shared/logger.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 
@@ -115,5 +116,18 @@ describe('audit writer', () => {
     await writer.stop();
     expect((await stored('stop-')).map((row) => row.auditable_id)).toEqual(['stop-0', 'stop-1']);
     expect(printed.flat()).toHaveLength(2);
+  });
+});
+
+describe('the audit vocabulary', () => {
+  it('is the one docs/operations.md lists for people, every type and action', () => {
+    const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const listed = [...doc.matchAll(/^\| `([A-Za-z]+)` +\| `([a-z_]+)` +\|/gm)].map(
+      ([, type, action]) => `${type} ${action}`,
+    );
+    const known = Object.entries(AUDIT_VOCABULARY).flatMap(([type, actions]) =>
+      actions.map((action) => `${type} ${action}`),
+    );
+    expect(listed.sort()).toEqual(known.sort());
   });
 });
