@@ -22,6 +22,8 @@ export interface TestGateway {
   /** The lines printed on the audit stdout, exactly as written. */
   auditLines: string[];
   draining: { value: boolean };
+  /** Every route the server registered (HEAD left out), its path as fastify has it (`/:id`). */
+  routes: { method: string; path: string }[];
   token(role: Role, workspace?: string): Promise<string>;
   /** A token of no workspace. */
   globalToken(role: GlobalRole): Promise<string>;
@@ -110,6 +112,7 @@ export async function startTestGateway(
     audit,
     auditLines,
     draining,
+    routes: registeredRoutes(app.printRoutes({ commonPrefix: false })),
     async token(role, workspace = 'alpha') {
       const ws = await ensureWorkspace(db.sql, workspace);
       return (await createToken(db.sql, ws.id, `${role}-${workspace}`, role)).token;
@@ -123,4 +126,23 @@ export async function startTestGateway(
       await db.drop();
     },
   };
+}
+
+/**
+ * The routes of fastify's printed route tree (`├── /api/v1/clusters (GET, HEAD, POST)`, children
+ * indented by four characters and named by what they add to their parent's path).
+ */
+function registeredRoutes(tree: string): { method: string; path: string }[] {
+  const routes: { method: string; path: string }[] = [];
+  const parents: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^((?:[│ ] {3})*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = (match[1] as string).length / 4;
+    const path = (parents[depth - 1] ?? '') + (match[2] as string);
+    parents[depth] = path;
+    parents.length = depth + 1;
+    for (const method of match[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.push({ method, path });
+  }
+  return routes;
 }
