@@ -58,12 +58,13 @@ export function uniqueKeys(schema: Params): string[] {
     .map((field) => field.key);
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string }).code === '23505';
-}
-
-function slugTaken(slug: string): CommanderError {
-  return new CommanderError('NAME_TAKEN', `body/slug: a catalog with slug "${slug}" exists`);
+/** The live catalog a unique index found already holding the slug or the name; else undefined. */
+function takenError(error: unknown, input: { slug?: string; name: string }): CommanderError | undefined {
+  const failure = error as { code?: string; constraint_name?: string };
+  if (failure.code !== '23505') return undefined;
+  return failure.constraint_name === 'catalogs_name'
+    ? new CommanderError('NAME_TAKEN', `body/name: a catalog named "${input.name}" exists`)
+    : new CommanderError('NAME_TAKEN', `body/slug: a catalog with slug "${input.slug}" exists`);
 }
 
 export async function listCatalogs(
@@ -107,8 +108,7 @@ export async function insertCatalog(
     if (!row) throw new Error('catalog was not stored');
     return row;
   } catch (error) {
-    if (isUniqueViolation(error)) throw slugTaken(input.slug);
-    throw error;
+    throw takenError(error, input) ?? error;
   }
 }
 
@@ -134,12 +134,16 @@ export async function updateCatalog(
       );
     }
   }
-  const [row] = await tx<CatalogRow[]>`
-    update catalogs set name = ${input.name}, schema = ${tx.json(input.schema as never)},
-      current_revision = current_revision + 1, updated_at = now()
-    where id = ${before.id} returning *`;
-  if (!row) throw new Error('catalog update lost');
-  return row;
+  try {
+    const [row] = await tx<CatalogRow[]>`
+      update catalogs set name = ${input.name}, schema = ${tx.json(input.schema as never)},
+        current_revision = current_revision + 1, updated_at = now()
+      where id = ${before.id} returning *`;
+    if (!row) throw new Error('catalog update lost');
+    return row;
+  } catch (error) {
+    throw takenError(error, input) ?? error;
+  }
 }
 
 /** Archives a locked catalog that has no live records left. */

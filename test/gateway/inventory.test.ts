@@ -71,7 +71,14 @@ describe('catalogs and records', () => {
   it('refuses bad catalogs with a 400 naming the field', async () => {
     const taken = await post('/api/v1/catalogs', { slug: 'hosts', name: 'Again', schema: [] });
     expect(taken.status).toBe(409);
-    expect(taken.body.error.message).toContain('slug');
+    expect(taken.body.error.message).toContain('body/slug');
+    // Names are free text, unique among the workspace's live catalogs.
+    const named = await post('/api/v1/catalogs', { slug: 'other-hosts', name: 'Static hosts', schema: [] });
+    expect(named.status).toBe(409);
+    expect(named.body.error).toMatchObject({
+      code: 'NAME_TAKEN',
+      message: expect.stringContaining('body/name'),
+    });
     const cases: Array<[object, string]> = [
       [{ slug: 'Hosts', name: 'x', schema: [] }, 'body/slug'],
       [{ slug: 'x', name: '', schema: [] }, 'body/name'],
@@ -248,6 +255,9 @@ describe('catalogs and records', () => {
       'body/slug',
     );
     expect((await put(`/api/v1/catalogs/${id}`, { name: 'x', current_revision: 0 })).status).toBe(409);
+    const renamed = await put(`/api/v1/catalogs/${id}`, { name: 'Static hosts' });
+    expect(renamed.status).toBe(409);
+    expect(renamed.body.error.message).toContain('body/name');
 
     // A catalog with live records cannot be archived; once they are, it can.
     const refused = await gw.request('DELETE', `/api/v1/catalogs/${id}`, { token: operator });
@@ -264,6 +274,10 @@ describe('catalogs and records', () => {
         .body,
     ).toEqual([]);
     expect((await record({ n: 2 }, id)).body.error.message).toContain('archived');
+    // The archived catalog frees its slug and its name.
+    expect((await post('/api/v1/catalogs', { slug: 'slots', name: 'Slots v2', schema: [] })).status).toBe(
+      201,
+    );
   });
 
   it("answers another workspace's catalogs and records 404, and keeps viewers from writing", async () => {
