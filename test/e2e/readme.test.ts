@@ -3,7 +3,7 @@
 // `127.0.0.1:22` (a real sshd) are the README's own addresses. `npm start` and `npx commander`
 // run the built CLI (the test's working directory is not a checkout); nothing else is changed.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,4 +196,17 @@ describe.skipIf(!runnable && !process.env.CI)('the README, run as written', () =
     // Only the data dir holds secrets; the examples put nothing else into the work tree.
     expect(readdirSync(dir)).toEqual(['.commander']);
   }, 120_000);
+});
+
+describe("the README's links", () => {
+  it('names every document in docs/, and every file it links to exists', () => {
+    const root = new URL('../../', import.meta.url);
+    const linked = [...README.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+      .map((match) => match[1] as string)
+      .filter((target) => !/^[a-z]+:/.test(target));
+    for (const target of linked) expect(existsSync(new URL(target, root)), target).toBe(true);
+    const docs = readdirSync(new URL('docs/', root)).filter((file) => file.endsWith('.md'));
+    expect(docs.length).toBeGreaterThanOrEqual(8);
+    for (const doc of docs) expect(linked, doc).toContain(`docs/${doc}`);
+  });
 });
