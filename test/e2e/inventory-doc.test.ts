@@ -87,5 +87,14 @@ describe.skipIf(!walkthroughRunnable && !process.env.CI)('docs/inventory.md, run
         workspace_slug: 'default',
       });
     }
+    // The delete task freed the record, as the manager's doing.
+    expect(
+      audit.find((entry) => entry.auditable_type === 'Record' && entry.user_type === 'System'),
+    ).toMatchObject({
+      auditable_id: record.id,
+      action: 'update',
+      workspace_slug: 'default',
+      audited_changes: { cluster_id: [made.id, null] },
+    });
   }, 180_000);
 });
