@@ -6,15 +6,15 @@ import { type ConnectionOptions, checkServerIdentity, type PeerCertificate } fro
 import { ConfigError } from './config.js';
 
 /** A CA file that cannot be read is a configuration error now, not a failed dial forever. */
-export function readCaFile(path: string): Buffer {
+export function readCaFile(path: string, name = '--ca-file'): Buffer {
   let pem: Buffer;
   try {
     pem = readFileSync(path);
   } catch (error) {
-    throw new ConfigError('--ca-file', `cannot read ${path}: ${(error as Error).message}`);
+    throw new ConfigError(name, `cannot read ${path}: ${(error as Error).message}`);
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ConfigError('--ca-file', `${path} holds no PEM certificate`);
+    throw new ConfigError(name, `${path} holds no PEM certificate`);
   return pem;
 }
 

@@ -36,9 +36,13 @@ class TlsStack {
   ca!: Buffer;
   private counter = 0;
 
+  /** The database and keys every server process of the stack shares. */
+  env!: Record<string, string>;
+
   async start(gatewayEnv: Record<string, string>, base: string, caFile: string): Promise<void> {
     this.db = await freshDatabase({ migrated: false });
     const env = { DATABASE_URL: this.db.url, ...keysEnv(testKeys()) };
+    this.env = env;
     const made = await this.processes.run(
       ['token', 'create', '--workspace', 'ops', '--role', 'operator'],
       env,
@@ -250,6 +254,58 @@ describe("TLS: the gateway's own certificate", () => {
     expect(await sshThrough(byEnv.port, sshd)).toBe('ok\n');
     await byEnv.command.stop();
     expect(sshd.log()).toMatch(/Accepted publickey for \S+ from 127\.0\.0\.1/);
+    await agent.stop();
+  });
+
+  it('lets a manager reconcile through the tunnel over wss://, trusting COMMANDER_CA_FILE', async () => {
+    const installers = stack.file(
+      'installers.yaml',
+      [
+        'default_version: "1.0"',
+        'installers:',
+        '  "1.0":',
+        '    install: "true"',
+        `    check: "echo '{\\"status\\": \\"InSync\\"}'"`,
+        '    converge: "true"',
+        '    destroy: "true"',
+      ].join('\n'),
+    );
+    const manager = stack.processes.start(['manager'], {
+      ...stack.env,
+      COMMANDER_PUBLIC_URL: stack.base,
+      COMMANDER_CA_FILE: ca.certFile,
+      COMMANDER_INSTALLERS: installers,
+      COMMANDER_REPLICA_ID: 'tls-test',
+    });
+    await manager.waitFor(/"msg":"manager ready"/, 30_000);
+    const sshTarget = `127.0.0.1:${sshd.port}`;
+    const cluster = await stack.cluster([sshTarget]);
+    const agent = stack.startAgent(cluster, sshTarget, ['--ca-file', ca.certFile]);
+    await waitForLog(agent, 'connected to the gateway');
+    const current = (await stack.api('GET', `/api/v1/clusters/${cluster.id}`)).body;
+    const updated = await stack.api('PUT', `/api/v1/clusters/${cluster.id}`, {
+      name: current.name,
+      current_revision: current.current_revision,
+      values: { platform_version: '1.0' },
+      allowed_targets: [sshTarget],
+      ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, private_key: sshd.privateKey },
+    });
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    const queued = await stack.api('POST', `/api/v1/clusters/${cluster.id}/tasks`, { kind: 'reconcile' });
+    expect(queued.status, JSON.stringify(queued.body)).toBe(201);
+    const task = await eventually(
+      'the reconcile task to finish',
+      async () => {
+        const { body } = await stack.api('GET', `/api/v1/tasks/${queued.body.id}`);
+        return body.status === 'succeeded' || body.status === 'failed' ? body : undefined;
+      },
+      30_000,
+      200,
+    );
+    expect(task.status, task.log).toBe('succeeded');
+    expect(task.log).toContain(`opening a tunnel to ${sshTarget} through the agent`);
+    expect(task.log).toContain('check: InSync');
+    await manager.stop();
     await agent.stop();
   });
 
