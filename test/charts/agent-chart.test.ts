@@ -152,33 +152,36 @@ describe('charts/commander-agent', () => {
     },
   );
 
-  it.skipIf(!helmPath)('refuses to render without the commander URL, or with a bad allow entry or pin', async () => {
-    const defaults = await helm.run(['template', 'agent', CHART]);
-    expect(defaults.code).not.toBe(0);
-    expect(defaults.stderr).toMatch(/commander\.url is required/);
-    const badAllow = await helm.run([
-      'template',
-      'agent',
-      CHART,
-      '--set',
-      `commander.url=https://x.example/agent_api/${CLUSTER}`,
-      '--set',
-      'allow={nope}',
-    ]);
-    expect(badAllow.code).not.toBe(0);
-    expect(badAllow.stderr).toMatch(/allow\/0/);
-    const badPin = await helm.run([
-      'template',
-      'agent',
-      CHART,
-      '--set',
-      `commander.url=https://x.example/agent_api/${CLUSTER}`,
-      '--set',
-      'commander.pinSha256={sha256//abc}',
-    ]);
-    expect(badPin.code).not.toBe(0);
-    expect(badPin.stderr).toMatch(/pinSha256\/0/);
-  });
+  it.skipIf(!helmPath)(
+    'refuses to render without the commander URL, or with a bad allow entry or pin',
+    async () => {
+      const defaults = await helm.run(['template', 'agent', CHART]);
+      expect(defaults.code).not.toBe(0);
+      expect(defaults.stderr).toMatch(/commander\.url is required/);
+      const badAllow = await helm.run([
+        'template',
+        'agent',
+        CHART,
+        '--set',
+        `commander.url=https://x.example/agent_api/${CLUSTER}`,
+        '--set',
+        'allow={nope}',
+      ]);
+      expect(badAllow.code).not.toBe(0);
+      expect(badAllow.stderr).toMatch(/allow\/0/);
+      const badPin = await helm.run([
+        'template',
+        'agent',
+        CHART,
+        '--set',
+        `commander.url=https://x.example/agent_api/${CLUSTER}`,
+        '--set',
+        'commander.pinSha256={sha256//abc}',
+      ]);
+      expect(badPin.code).not.toBe(0);
+      expect(badPin.stderr).toMatch(/pinSha256\/0/);
+    },
+  );
 
   it('the schema check can fail: a misspelled field, a wrong type, a missing required field', async () => {
     const deployment = {
