@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../shared/config.js';
+import { parsePin, readCaFile } from '../shared/gateway-trust.js';
 import { parseUuid } from '../shared/ids.js';
 import { type AllowEntry, parseAllowList } from '../shared/targets.js';
 
@@ -19,6 +20,8 @@ export interface AgentConfig {
   /** The PEM certificates of --ca-file, read once at start. */
   ca?: Buffer;
   insecureSkipTlsVerify: boolean;
+  /** --pin-sha256: the gateway's verified chain must hold one of these public keys. */
+  pins: string[];
   syncIntervalMs: number;
   telemetryIntervalMs: number;
   /** deployment/<namespace>/<name> whose first container's image tag is the platform version. */
@@ -41,6 +44,16 @@ function text(flags: AgentFlags, flag: string, env: Env, variable: string): stri
   return fromEnv ? fromEnv : undefined;
 }
 
+/** A repeatable flag, else its variable's comma-separated entries. */
+function list(flags: AgentFlags, flag: string, env: Env, variable: string): string[] {
+  const value = flags[flag];
+  if (Array.isArray(value)) return value.map(String);
+  return (env[variable] ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 function seconds(flags: AgentFlags, flag: string, fallback: number, min: number, max: number): number {
   const raw = flags[flag];
   if (raw === undefined) return fallback * 1000;
@@ -52,20 +65,6 @@ function seconds(flags: AgentFlags, flag: string, fallback: number, min: number,
     );
   }
   return Math.round(value * 1000);
-}
-
-/** A CA file that cannot be read is a configuration error now, not a failed dial forever. */
-function readCa(path: string | undefined): Buffer | undefined {
-  if (!path) return undefined;
-  let pem: Buffer;
-  try {
-    pem = readFileSync(path);
-  } catch (error) {
-    throw new ConfigError('--ca-file', `cannot read ${path}: ${(error as Error).message}`);
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new ConfigError('--ca-file', `${path} holds no PEM certificate`);
-  return pem;
 }
 
 /** The identity Secret's name when none is given inside a pod. */
@@ -129,13 +128,7 @@ export function loadAgentConfig(
   const clusterId = parseUuid(/\/agent_api\/([^/]+)\/?$/.exec(url.pathname)?.[1] ?? '');
   if (!clusterId) throw new ConfigError('--url', 'must end with /agent_api/<cluster uuid>');
 
-  const flagAllow = flags.allow;
-  const allowText = Array.isArray(flagAllow)
-    ? flagAllow.map(String)
-    : (env.COMMANDER_AGENT_ALLOW ?? '')
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean);
+  const allowText = list(flags, 'allow', env, 'COMMANDER_AGENT_ALLOW');
   let allow: AllowEntry[];
   try {
     allow = parseAllowList(allowText);
@@ -164,6 +157,16 @@ export function loadAgentConfig(
   const badNamespace = namespaces.find((ns) => !DNS_LABEL.test(ns));
   if (badNamespace)
     throw new ConfigError('--component-namespaces', `"${badNamespace}" is not a namespace name`);
+  const caFile = text(flags, 'ca-file', env, 'COMMANDER_CA_FILE');
+  const insecureSkipTlsVerify = flags['insecure-skip-tls-verify'] === true;
+  const pins = [...new Set(list(flags, 'pin-sha256', env, 'COMMANDER_PIN_SHA256').map(parsePin))];
+  if (pins.length > 0 && insecureSkipTlsVerify)
+    throw new ConfigError('--pin-sha256', 'is checked on a verified chain: drop --insecure-skip-tls-verify');
+  if (pins.length > 0 && url.protocol !== 'wss:')
+    throw new ConfigError(
+      '--pin-sha256',
+      'needs a wss:// or https:// --url: a plain connection has no key to pin',
+    );
   return {
     url,
     clusterId,
@@ -176,8 +179,9 @@ export function loadAgentConfig(
     allow,
     allowText,
     kubeconfig: text(flags, 'kubeconfig', env, 'KUBECONFIG'),
-    ca: readCa(text(flags, 'ca-file', env, 'COMMANDER_CA_FILE')),
-    insecureSkipTlsVerify: flags['insecure-skip-tls-verify'] === true,
+    ca: caFile ? readCaFile(caFile) : undefined,
+    insecureSkipTlsVerify,
+    pins,
     syncIntervalMs: seconds(flags, 'sync-interval', 60, 1, 86_400),
     telemetryIntervalMs: seconds(flags, 'telemetry-interval', 30, 0.2, 86_400),
     platformVersionSource: { namespace: sourceMatch[1], name: sourceMatch[2] },

@@ -2,8 +2,8 @@
 // gateway's challenge, run the multiplexed session, and reconnect with jittered backoff, until
 // stopped or refused for good (agent/refusal.ts).
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
+import { gatewayTls } from '../shared/gateway-trust.js';
 import { signChallenge } from '../shared/identity.js';
 import type { Logger } from '../shared/logger.js';
 import { INITIAL_WINDOW, MuxError } from '../shared/mux/frame.js';
@@ -118,17 +118,10 @@ export class AgentConnection {
     ws.terminate();
   }
 
-  private tlsOptions(): ConnectionOptions {
-    return {
-      ca: this.config.ca,
-      rejectUnauthorized: !this.config.insecureSkipTlsVerify,
-    };
-  }
-
   /** One connection, from dial to close. Resolves when a working session ends. */
   private connectOnce(): Promise<void> {
     const { url } = this.config;
-    const tls = this.tlsOptions();
+    const tls = gatewayTls(this.config);
     const proxy = proxyFor(url);
     const ws = new WebSocket(url, {
       perMessageDeflate: false,

@@ -4,6 +4,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,24 +216,96 @@ export interface Gateway {
   /** An admin token of workspace `bench`. */
   token: string;
   env: Record<string, string>;
+  /** When the gateway serves TLS itself: the certificate its clients trust (--ca-file). */
+  caFile?: string;
 }
 
-/** `commander gateway` on a fresh database, ready, with an admin token. */
+/** A self-signed certificate for 127.0.0.1 (the gateway's own TLS), in `dir`. */
+export function selfSignedCertificate(dir: string): TlsFiles {
+  const certFile = join(dir, 'gateway.crt');
+  const keyFile = join(dir, 'gateway.key');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { certFile, keyFile };
+}
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** GET/POST over http or, with `caFile`, https verified with it (fetch takes no CA). */
+function call(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; caFile?: string } = {},
+): Promise<{ status: number; text: string }> {
+  const secure = url.startsWith('https:');
+  return new Promise((resolve, reject) => {
+    const req = (secure ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: false,
+        ...(secure && options.caFile ? { ca: readFileSync(options.caFile) } : {}),
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/**
+ * `commander gateway` on a fresh database, ready, with an admin token; with `tls`, serving
+ * https:// and wss:// itself with that certificate.
+ */
 export async function startGateway(
   resources: Resources,
   baseUrl: string,
   extraEnv: Record<string, string> = {},
+  tls?: TlsFiles,
 ): Promise<Gateway> {
   const databaseUrl = await freshDatabase(resources, baseUrl);
   const env = { DATABASE_URL: databaseUrl, ...keysEnv() };
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const tlsEnv = tls ? { COMMANDER_TLS_CERT_FILE: tls.certFile, COMMANDER_TLS_KEY_FILE: tls.keyFile } : {};
   const child = resources.add(
     new Child(
       'gateway',
       CLI,
       ['gateway'],
-      { ...env, COMMANDER_LISTEN: `127.0.0.1:${port}`, ...extraEnv },
+      { ...env, COMMANDER_LISTEN: `127.0.0.1:${port}`, ...tlsEnv, ...extraEnv },
       {
         flags: nodeFlags(),
       },
@@ -242,7 +316,7 @@ export async function startGateway(
     const exited = await Promise.race([child.exited.then(() => true), sleep(100).then(() => false)]);
     if (exited) throw new Error(`the gateway exited before it was ready\n${child.output()}`);
     try {
-      if ((await fetch(`${url}/readyz`)).status === 200) break;
+      if ((await call(`${url}/readyz`, { caFile: tls?.certFile })).status === 200) break;
     } catch {
       // not listening yet
     }
@@ -257,26 +331,32 @@ export async function startGateway(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   ).trim();
-  return { child, url, token, env };
+  return { child, url, token, env, caFile: tls?.certFile };
 }
 
 /** One JSON call to the gateway's API; throws unless the status is 2xx. */
 export async function api<T = unknown>(
-  gateway: { url: string; token: string },
+  gateway: { url: string; token: string; caFile?: string },
   method: string,
   path: string,
   body?: unknown,
 ): Promise<T> {
-  const response = await fetch(`${gateway.url}${path}`, {
+  const request = {
     method,
     headers: {
       'x-auth-token': gateway.token,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
+  };
+  // fetch (keep-alive, as the API benches measure it) unless the gateway's CA must be given.
+  const { status, text } = gateway.caFile
+    ? await call(`${gateway.url}${path}`, { ...request, caFile: gateway.caFile })
+    : await fetch(`${gateway.url}${path}`, request).then(async (r) => ({
+        status: r.status,
+        text: await r.text(),
+      }));
+  if (status < 200 || status > 299) throw new Error(`${method} ${path}: HTTP ${status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
@@ -332,6 +412,7 @@ export async function startAgent(
         join(dir, 'state'),
         '--allow',
         '127.0.0.1:*',
+        ...(gateway.caFile ? ['--ca-file', gateway.caFile] : []),
         ...(options.args ?? []),
       ],
       {},
@@ -394,6 +475,7 @@ export async function startTunnelCli(
         target,
         '--listen',
         '127.0.0.1:0',
+        ...(gateway.caFile ? ['--ca-file', gateway.caFile] : []),
       ],
       {},
       { flags: nodeFlags() },

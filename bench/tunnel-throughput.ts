@@ -1,102 +1,159 @@
-// Tunnel throughput through the whole path: a local TCP client → `commander tunnel` → gateway →
-// agent → a target in its own process, against `ssh -L` through a real sshd and raw loopback TCP
-// to the same target, all in the same run. MB = 10^6 bytes.
-//   one_stream:          1 GiB client → target on one connection
-//   16_streams:          16 connections × 128 MiB at once
-//   one_stream_download: 1 GiB target → client on one connection
-// The machine is shared and noisy, so every figure is the median of up to ROUNDS rounds that
-// alternate the three paths (raw, ssh, tunnel), each round moving half the bytes; every round is
-// logged on stderr. Fewer rounds run when the time budget is spent. On 2 cores the tunnel's five
-// busy processes (client, tunnel, gateway, agent, target) contend for the CPU, and some rounds
-// cost a process up to twice the CPU per byte in the same code (measured from /proc; the CPU
-// profile has the same shape, with more time in the kernel's loopback writes), hence five rounds.
-// BENCH_TUNNEL_MIB scales the measured sizes (default 1024: 1 GiB on one stream, 1/8 of that on each
-// of 16); the warm-up stays 1 GiB each way per path, since a smaller one measures a cold tunnel.
-import { log, Resources, startAgent, startGateway, startTargets, startTunnelCli } from './harness.js';
+// Tunnel throughput through the whole path, with fresh processes per run: a local TCP client →
+// `commander tunnel` → gateway → agent → a target in its own process, against `ssh -L` through a
+// real sshd to the same target. MB = 10^6 bytes.
+// A process lifetime can be slow or fast for its whole life, so a median of rounds inside one
+// lifetime hides half the story: every run starts a new gateway (fresh database), agent,
+// `commander tunnel` and `ssh -L` (the sshd and the target stay), warms both paths up, then
+// alternates them ROUNDS times; the run's figure is the median of its rounds. Runs go over plain
+// ws:// and over wss:// (the gateway's own TLS), in alternating order: `ssh -L` encrypts too, so
+// wss:// is the fair pair. Every run's ratio is reported, then the worst and the median.
+//   one_stream:          client → target on one connection
+//   one_stream_download: target → client on one connection
+// BENCH_TUNNEL_RUNS runs per transport (default 10), BENCH_TUNNEL_ROUNDS rounds per run (default
+// 3), BENCH_TUNNEL_MIB MiB per round (default 512), BENCH_TUNNEL_WARMUP_MIB MiB of warm-up each
+// way per path (default 1024: less measures a cold tunnel).
+import {
+  log,
+  Resources,
+  selfSignedCertificate,
+  startAgent,
+  startGateway,
+  startTargets,
+  startTunnelCli,
+} from './harness.js';
 import { report } from './report.js';
-import { sshCipher, startSshd, startSshForward } from './sshd.js';
+import { type Sshd, sshCipher, startSshd, startSshForward } from './sshd.js';
 import { pullThroughput, pushThroughput } from './traffic.js';
 
 const BENCH = 'tunnel-throughput';
 const MIB = 1024 * 1024;
-const ROUNDS = 5;
-const WARM_UP = 1024 * MIB;
-/**
- * Time for all measuring, shared equally by the scenarios: a scenario starts another round only
- * within its share, so a slow (or busy) machine gets fewer rounds instead of a bench of many minutes.
- */
-const BUDGET_MS = 60_000;
 
 interface Ports {
   sink: number;
   source: number;
 }
 
+const SCENARIOS: Array<{ metric: string; measure: (ports: Ports, bytes: number) => Promise<number> }> = [
+  { metric: 'one_stream', measure: (ports, bytes) => pushThroughput(ports.sink, 1, bytes) },
+  { metric: 'one_stream_download', measure: (ports, bytes) => pullThroughput(ports.source, 1, bytes) },
+];
+
+type Transport = 'ws' | 'wss';
+
+function setting(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return Number.isInteger(middle)
+    ? ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+    : (sorted[Math.floor(middle)] as number);
+}
+
 export async function run(databaseUrl: string): Promise<void> {
-  const total = Number(process.env.BENCH_TUNNEL_MIB ?? 1024) * MIB;
+  const runs = Math.round(setting('BENCH_TUNNEL_RUNS', 10));
+  const rounds = Math.round(setting('BENCH_TUNNEL_ROUNDS', 3));
+  const bytes = Math.round(setting('BENCH_TUNNEL_MIB', 512) * MIB);
+  const warmUp = Math.round(setting('BENCH_TUNNEL_WARMUP_MIB', 1024) * MIB);
+  const shared = new Resources();
+  try {
+    const targets = await startTargets(shared);
+    const sshd = await startSshd(shared);
+    const certificate = selfSignedCertificate(shared.tempDir('commander-bench-tls-'));
+    log(`${BENCH}: ssh cipher ${sshCipher(sshd)}; ${runs} runs × ${rounds} rounds of ${bytes / MIB} MiB`);
+    /** [transport][metric] → per run: the tunnel's and ssh's medians. */
+    const results: Record<string, Array<{ tunnel: number; ssh: number }>> = {};
+    for (let index = 0; index < runs; index++) {
+      const order: Transport[] = index % 2 === 0 ? ['ws', 'wss'] : ['wss', 'ws'];
+      for (const transport of order) {
+        const measured = await oneRun(
+          databaseUrl,
+          targets,
+          sshd,
+          transport === 'wss' ? certificate : undefined,
+          {
+            rounds,
+            bytes,
+            warmUp,
+            label: `run ${index + 1} ${transport}`,
+          },
+        );
+        for (const [metric, pair] of Object.entries(measured)) {
+          const key = `${metric}_${transport}`;
+          results[key] = [...(results[key] ?? []), pair];
+          report({
+            bench: BENCH,
+            metric: `${key}_run_${index + 1}`,
+            value: pair.tunnel,
+            unit: 'MB/s',
+            baseline: pair.ssh,
+          });
+        }
+      }
+    }
+    for (const [key, pairs] of Object.entries(results)) {
+      const ratios = pairs.map((pair) => pair.tunnel / pair.ssh);
+      log(`${BENCH}: ${key} ratios ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}`);
+      report({ bench: BENCH, metric: `${key}_worst_ratio`, value: Math.min(...ratios), unit: 'x ssh -L' });
+      report({ bench: BENCH, metric: `${key}_median_ratio`, value: median(ratios), unit: 'x ssh -L' });
+      report({
+        bench: BENCH,
+        metric: `${key}_median`,
+        value: median(pairs.map((pair) => pair.tunnel)),
+        unit: 'MB/s',
+        baseline: median(pairs.map((pair) => pair.ssh)),
+      });
+    }
+  } finally {
+    await shared.close();
+  }
+}
+
+/** One run: fresh processes, a warm-up of both paths, then `rounds` alternating rounds. */
+async function oneRun(
+  databaseUrl: string,
+  targets: Ports,
+  sshd: Sshd,
+  tls: { certFile: string; keyFile: string } | undefined,
+  options: { rounds: number; bytes: number; warmUp: number; label: string },
+): Promise<Record<string, { tunnel: number; ssh: number }>> {
   const resources = new Resources();
   try {
-    const targets = await startTargets(resources);
-    const gateway = await startGateway(resources, databaseUrl);
+    const gateway = await startGateway(resources, databaseUrl, {}, tls);
     const { clusterId } = await startAgent(resources, gateway);
     const tunnel: Ports = {
       sink: (await startTunnelCli(resources, gateway, clusterId, `127.0.0.1:${targets.sink}`)).port,
       source: (await startTunnelCli(resources, gateway, clusterId, `127.0.0.1:${targets.source}`)).port,
     };
-    const sshd = await startSshd(resources);
-    log(`${BENCH}: ssh cipher ${sshCipher(sshd)}`);
     const ssh: Ports = {
       sink: await startSshForward(resources, sshd, targets.sink),
       source: await startSshForward(resources, sshd, targets.source),
     };
-    const raw: Ports = { sink: targets.sink, source: targets.source };
-    const paths = { raw, ssh, tunnel };
-
-    // Warm up every path (JIT, socket buffers, mux windows, heap sizes) before measuring: the
-    // processes are long-lived, so their steady state is what counts. Every process on the path
-    // (even the target) spends more CPU per byte in the first GiB or so, in the kernel as much as
-    // in Node, so the first measured round after a short warm-up was the tunnel's slowest.
+    const paths = { tunnel, ssh };
     for (const ports of Object.values(paths)) {
-      await pushThroughput(ports.sink, 1, WARM_UP);
-      await pullThroughput(ports.source, 1, WARM_UP);
+      await pushThroughput(ports.sink, 1, options.warmUp);
+      await pullThroughput(ports.source, 1, options.warmUp);
     }
-
-    const scenarios: Array<{
-      metric: string;
-      measure: (ports: Ports) => Promise<number>;
-    }> = [
-      { metric: 'one_stream', measure: (ports) => pushThroughput(ports.sink, 1, total / 2) },
-      { metric: '16_streams', measure: (ports) => pushThroughput(ports.sink, 16, total / 8 / 2) },
-      { metric: 'one_stream_download', measure: (ports) => pullThroughput(ports.source, 1, total / 2) },
-    ];
-    const measuring = performance.now();
-    for (const [index, { metric, measure }] of scenarios.entries()) {
-      const rounds: Record<string, number[]> = {};
-      const deadline = measuring + ((index + 1) * BUDGET_MS) / scenarios.length;
-      for (let round = 0; round < ROUNDS && (round === 0 || performance.now() < deadline); round++) {
-        for (const [name, ports] of Object.entries(paths)) {
-          const value = await measure(ports);
-          rounds[name] = [...(rounds[name] ?? []), value];
-          log(`${BENCH}: ${metric} round ${round + 1} ${name} ${value.toFixed(1)} MB/s`);
+    const measured: Record<string, { tunnel: number; ssh: number }> = {};
+    for (const { metric, measure } of SCENARIOS) {
+      const values: Record<keyof typeof paths, number[]> = { tunnel: [], ssh: [] };
+      for (let round = 0; round < options.rounds; round++) {
+        for (const [name, ports] of Object.entries(paths) as Array<[keyof typeof paths, Ports]>) {
+          const value = await measure(ports, options.bytes);
+          values[name].push(value);
+          log(`${BENCH}: ${options.label} ${metric} round ${round + 1} ${name} ${value.toFixed(1)} MB/s`);
         }
       }
-      const median = (values: number[] = []) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        const middle = sorted.length / 2;
-        return Number.isInteger(middle)
-          ? ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-          : (sorted[Math.floor(middle)] as number);
-      };
-      const value = median(rounds.tunnel);
-      report({ bench: BENCH, metric, value, unit: 'MB/s', baseline: median(rounds.ssh) });
-      report({
-        bench: BENCH,
-        metric: `${metric}_vs_raw_tcp`,
-        value,
-        unit: 'MB/s',
-        baseline: median(rounds.raw),
-      });
+      measured[metric] = { tunnel: median(values.tunnel), ssh: median(values.ssh) };
     }
+    return measured;
   } finally {
     await resources.close();
   }

@@ -148,14 +148,20 @@ creates one (workspace "default") into COMMANDER_DATA_DIR/admin-token.${ENVIRONM
     summary: 'the agent: dials the gateway, carries tunnels to allowed targets',
     usage: `commander agent --url <gateway>/agent_api/<cluster id> --token-file <file> --state-dir <dir> \\
   --allow <host:port> [--allow ...] [--kubeconfig <file>] [--ca-file <file>] [--insecure-skip-tls-verify]
-  [--sync-interval <s>] [--telemetry-interval <s>] [--heartbeat-interval <s>] [--dial-timeout <s>]
-  [--platform-version-source deployment/<ns>/<name>] [--component-namespaces <ns,...>]
+  [--pin-sha256 <base64> ...] [--sync-interval <s>] [--telemetry-interval <s>] [--heartbeat-interval <s>]
+  [--dial-timeout <s>] [--platform-version-source deployment/<ns>/<name>] [--component-namespaces <ns,...>]
   [--identity-secret <namespace>/<name>]
 
 Environment equivalents: COMMANDER_URL, COMMANDER_AGENT_TOKEN_FILE, COMMANDER_AGENT_STATE_DIR,
-COMMANDER_AGENT_ALLOW (comma separated), KUBECONFIG, COMMANDER_CA_FILE,
-COMMANDER_AGENT_IDENTITY_SECRET; HTTPS_PROXY, HTTP_PROXY, NO_PROXY.
+COMMANDER_AGENT_ALLOW (comma separated), KUBECONFIG, COMMANDER_CA_FILE, COMMANDER_PIN_SHA256 (comma
+separated), COMMANDER_AGENT_IDENTITY_SECRET; HTTPS_PROXY, HTTP_PROXY, NO_PROXY.
 --allow entries are host:port, host:* or CIDR:port; nothing else can be dialed (deny by default).
+wss:// verifies the gateway's certificate against the system's CAs, or only those of --ca-file.
+--pin-sha256 pins a public key on top of that: the verified chain (leaf, intermediates or root)
+must hold a key with this base64 SHA-256 of its DER SubjectPublicKeyInfo, or the connection is
+refused and tried again with backoff. Repeat it to accept the old and the new key in a rotation:
+  openssl x509 -in cert.pem -noout -pubkey | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | openssl base64
 The token file holds the single-use enrollment token; it is needed only until the agent's own key
 is enrolled. The key is kept in the state dir, or in a Kubernetes Secret: the one --identity-secret
 names (<name> alone: in the pod's namespace), and inside a pod by default commander-agent-identity
@@ -168,6 +174,7 @@ in the pod's namespace, so that a replaced pod comes back as the same agent.`,
       kubeconfig: { type: 'string' },
       'ca-file': { type: 'string' },
       'insecure-skip-tls-verify': { type: 'boolean' },
+      'pin-sha256': { type: 'string', multiple: true },
       'sync-interval': { type: 'string' },
       'telemetry-interval': { type: 'string' },
       'heartbeat-interval': { type: 'string' },
@@ -185,12 +192,14 @@ in the pod's namespace, so that a replaced pod comes back as the same agent.`,
     name: 'tunnel',
     summary: "a local port forward through a cluster's agent",
     usage: `commander tunnel --api <gateway url> --token-file <file> --cluster <id> --target <host:port> \\
-  --listen 127.0.0.1:<port> [--ca-file <file>] [--insecure-skip-tls-verify]
+  --listen 127.0.0.1:<port> [--ca-file <file>] [--insecure-skip-tls-verify] [--pin-sha256 <base64> ...]
 
 Checks the token (an operator's), the cluster and that the cluster's allowed_targets name the
 target, then prints "listening on 127.0.0.1:<port>"; a refusal is one line and exit code 1. Nothing
 is dialed before a local connection comes: every one becomes one tunnel stream to the target inside
-the cluster, which the agent's own --allow list may still refuse. Ctrl-C or SIGTERM closes it.`,
+the cluster, which the agent's own --allow list may still refuse. Ctrl-C or SIGTERM closes it.
+An https:// --api is verified as the agent verifies wss://: --ca-file (or COMMANDER_CA_FILE) and
+--pin-sha256 (or COMMANDER_PIN_SHA256, comma separated) mean what they mean there.`,
     options: {
       api: { type: 'string' },
       'token-file': { type: 'string' },
@@ -199,6 +208,7 @@ the cluster, which the agent's own --allow list may still refuse. Ctrl-C or SIGT
       listen: { type: 'string' },
       'ca-file': { type: 'string' },
       'insecure-skip-tls-verify': { type: 'boolean' },
+      'pin-sha256': { type: 'string', multiple: true },
     },
     async run(values) {
       const { runTunnel } = await import('./tunnel.js');

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { ConfigError } from '../shared/config.js';
 import { ExitError } from '../shared/exit.js';
+import { parsePin, readCaFile } from '../shared/gateway-trust.js';
 import { isUuid } from '../shared/ids.js';
 import { parseTarget } from '../shared/targets.js';
 import { TunnelClient, TunnelClientError } from '../shared/tunnel-client.js';
@@ -47,11 +48,28 @@ export async function runTunnel(flags: Flags): Promise<void> {
   const host = match[1].replace(/^\[|\]$/g, '');
   const token = readFlagFile('--token-file', tokenFile).toString('utf8').trim();
   if (!token) throw new ConfigError('--token-file', `${tokenFile} is empty`);
-  const caFile = typeof flags['ca-file'] === 'string' ? flags['ca-file'] : undefined;
-  const ca = caFile ? readFlagFile('--ca-file', caFile) : undefined;
+  // The same trust settings, flags and variables as the agent's.
+  const caFile =
+    (typeof flags['ca-file'] === 'string' ? flags['ca-file'] : undefined) ||
+    process.env.COMMANDER_CA_FILE?.trim() ||
+    undefined;
+  const ca = caFile ? readCaFile(caFile) : undefined;
   const insecureSkipTlsVerify = flags['insecure-skip-tls-verify'] === true;
+  const pinFlags = flags['pin-sha256'];
+  const pins = [
+    ...new Set(
+      (Array.isArray(pinFlags)
+        ? pinFlags.map(String)
+        : (process.env.COMMANDER_PIN_SHA256 ?? '').split(',').filter((pin) => pin.trim())
+      ).map(parsePin),
+    ),
+  ];
+  if (pins.length > 0 && insecureSkipTlsVerify)
+    throw new ConfigError('--pin-sha256', 'is checked on a verified chain: drop --insecure-skip-tls-verify');
+  if (pins.length > 0 && apiUrl.protocol !== 'https:')
+    throw new ConfigError('--pin-sha256', 'needs an https:// --api: a plain connection has no key to pin');
 
-  const tunnels = new TunnelClient({ api, token, clusterId, ca, insecureSkipTlsVerify });
+  const tunnels = new TunnelClient({ api, token, clusterId, ca, insecureSkipTlsVerify, pins });
   // Before saying "listening": a wrong token, cluster or target fails now, not at the first
   // connection. Nothing is dialed (see TunnelClient.check).
   try {

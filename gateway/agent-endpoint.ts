@@ -20,6 +20,7 @@ import {
   SESSION_CHANNEL,
   sendChallenge,
 } from './agent-handshake.js';
+import { type ClientAddress, directAddress } from './client-address.js';
 import { ControlChannel, type ControlMetrics } from './control.js';
 import type { TelemetryWriter } from './telemetry.js';
 import { answerUpgrade } from './upgrade-answer.js';
@@ -46,6 +47,8 @@ export interface AgentEndpointOptions {
   wss: WebSocketServer;
   logger: Logger;
   replicaId: string;
+  /** The agent's address as recorded (default: the socket's peer). */
+  addressOf?: ClientAddress;
   /** How often last_seen_at is refreshed and unrecorded disconnects written again. */
   lastSeenEveryMs?: number;
 }
@@ -113,7 +116,7 @@ export class AgentEndpoint {
       answerUpgrade(socket, 503, { 'Retry-After': String(retryAfter) });
       return;
     }
-    const remoteAddress = request.socket.remoteAddress ?? null;
+    const remoteAddress = (this.options.addressOf ?? directAddress)(request);
     this.options.wss.handleUpgrade(request, socket, head, (ws) => {
       // ws reports a bad frame as an 'error' and then closes; without a listener the error
       // would be thrown out of the socket's event handler and end the process.

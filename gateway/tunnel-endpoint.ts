@@ -22,6 +22,7 @@ import { encodeMessage, readFirstMessage } from '../shared/wire/messages.js';
 import { type DialAnswer, isDialRequest } from '../shared/wire/tunnel.js';
 import type { Authenticator } from './auth.js';
 import type { Invalidations } from './cache.js';
+import { type ClientAddress, directAddress } from './client-address.js';
 import { TunnelAccess } from './tunnel-access.js';
 import { type TunnelBroker, TunnelError } from './tunnel-broker.js';
 import { relay } from './tunnel-relay.js';
@@ -38,6 +39,8 @@ export interface TunnelEndpointOptions {
   audit: AuditWriter;
   logger: Logger;
   invalidations: Invalidations;
+  /** The caller's address for the audit trail (default: the socket's peer). */
+  addressOf?: ClientAddress;
 }
 
 export class TunnelEndpoint {
@@ -178,7 +181,7 @@ export class TunnelEndpoint {
     const actor: Actor = {
       userType: principal.userType,
       userName: principal.userName,
-      remoteAddress: request.socket.remoteAddress ?? null,
+      remoteAddress: (this.options.addressOf ?? directAddress)(request),
       requestUuid: randomUUID(),
       workspaceId: cluster.workspaceId,
       workspaceSlug: principal.allWorkspaces ? null : principal.workspaceSlug,

@@ -11,6 +11,7 @@ import { parseUuid } from '../shared/ids.js';
 import { AGENT_ADMISSION, MAX_WS_MESSAGE } from '../shared/wire/limits.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { Authenticator } from './auth.js';
+import { clientAddress } from './client-address.js';
 import { ControlMetrics } from './control.js';
 import type { GatewayDeps } from './deps.js';
 import { TelemetryWriter } from './telemetry.js';
@@ -57,6 +58,7 @@ export type WebSocketDeps = Pick<
   | 'replicaId'
   | 'isDraining'
   | 'telemetryRetentionDays'
+  | 'trustProxy'
 >;
 
 export async function attachWebSockets(
@@ -70,6 +72,7 @@ export async function attachWebSockets(
     maxPayload: MAX_WS_MESSAGE,
     clientTracking: false,
   });
+  const addressOf = clientAddress(deps.trustProxy);
   const telemetry = new TelemetryWriter(deps.sql, deps.logger, deps.telemetryRetentionDays ?? 30);
   void telemetry.start();
   const agents = new AgentEndpoint({
@@ -80,6 +83,7 @@ export async function attachWebSockets(
     wss,
     logger: deps.logger,
     replicaId: deps.replicaId ?? `${hostname()}-${process.pid}`,
+    addressOf,
   });
   await agents.start();
   const broker = new TunnelBroker(agents, deps.metrics);
@@ -92,6 +96,7 @@ export async function attachWebSockets(
     audit: tunnelAudit,
     logger: deps.logger,
     invalidations: app.invalidations,
+    addressOf,
   });
   app.decorate('agents', agents);
 

@@ -3,6 +3,7 @@ import { stdoutAuditPrinter } from '../shared/audit.js';
 import { FAILED_STATUS } from '../shared/cluster-status.js';
 import type { Config } from '../shared/config.js';
 import type { Database } from '../shared/db/open.js';
+import { readCaFile } from '../shared/gateway-trust.js';
 import type { Logger } from '../shared/logger.js';
 import { signingKeyLoader } from '../shared/signing-key.js';
 import { setStatus } from './cluster-record.js';
@@ -47,6 +48,7 @@ export async function startManager(config: Config, logger: Logger, db: Database)
         signingKey,
         installers,
         gatewayUrl: config.gatewayUrl,
+        gatewayCa: config.gatewayCaFile ? readCaFile(config.gatewayCaFile, 'COMMANDER_CA_FILE') : undefined,
         printAudit: stdoutAuditPrinter(),
       }),
     },

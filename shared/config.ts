@@ -55,6 +55,11 @@ export interface Config {
   agentImage: string;
   /** Where manager replicas reach the gateway to open tunnels (default: the public URL). */
   gatewayUrl: string;
+  /**
+   * PEM file of the CAs a manager trusts for an https:// gatewayUrl: COMMANDER_CA_FILE, else the
+   * gateway's own COMMANDER_TLS_CERT_FILE, else (undefined) the system's CAs.
+   */
+  gatewayCaFile?: string;
   /** How often each cluster is reconciled (ms). */
   checkIntervalMs: number;
   oidc?: OidcConfig;
@@ -121,6 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
     agentWaitMs: parseInteger(env, 'COMMANDER_AGENT_WAIT_SECONDS', 600, 1, 86_400) * 1000,
     agentImage: nonEmpty(env, 'COMMANDER_AGENT_IMAGE') ?? 'ghcr.io/commander/commander:latest',
     gatewayUrl: parseUrl('COMMANDER_GATEWAY_URL', nonEmpty(env, 'COMMANDER_GATEWAY_URL') ?? publicUrl),
+    gatewayCaFile: existingFile(env, 'COMMANDER_CA_FILE') ?? tls?.certFile,
     checkIntervalMs: parseInteger(env, 'COMMANDER_CHECK_INTERVAL_SECONDS', 600, 10, 86_400) * 1000,
     oidc: loadOidc(env),
     tls,
@@ -228,6 +234,12 @@ export function parseEnvFile(text: string): Env {
     if (match?.[1]) env[match[1]] = match[2]?.replace(/^(['"])(.*)\1$/, '$2');
   }
   return env;
+}
+
+function existingFile(env: Env, name: string): string | undefined {
+  const file = nonEmpty(env, name);
+  if (file !== undefined && !existsSync(file)) throw new ConfigError(name, `${file} does not exist`);
+  return file;
 }
 
 function loadTls(env: Env): Config['tls'] {

@@ -7,6 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { answerCodeOf, isWireCode, type WireCodeOf } from './errors.js';
+import { gatewayTls } from './gateway-trust.js';
 import type { Session } from './mux/session.js';
 import type { MuxStream } from './mux/stream.js';
 import { sessionOverWebSocket, zeroMask } from './mux/transports.js';
@@ -41,8 +42,10 @@ export interface TunnelRequest {
   token: string;
   clusterId: string;
   target: string;
+  /** How the gateway's certificate is verified (shared/gateway-trust.ts); verification is on by default. */
   ca?: Buffer;
   insecureSkipTlsVerify?: boolean;
+  pins?: readonly string[];
 }
 
 /** A cluster as the API returns it is a few KiB; more is not a cluster. */
@@ -192,8 +195,7 @@ function connect<T>(
     perMessageDeflate: false,
     generateMask: zeroMask,
     maxPayload: MAX_WS_MESSAGE,
-    ca: request.ca,
-    rejectUnauthorized: !request.insecureSkipTlsVerify,
+    ...gatewayTls(request),
   });
   return new Promise((resolve, reject) => {
     ws.on('unexpected-response', (_req: ClientRequest, response: IncomingMessage) => {
@@ -234,7 +236,8 @@ function getJson(url: string, request: Omit<TunnelRequest, 'target'>): Promise<R
     const options = {
       headers: { 'x-auth-token': request.token, accept: 'application/json' },
       timeout: CHECK_TIMEOUT_MS,
-      ...(secure ? { ca: request.ca, rejectUnauthorized: !request.insecureSkipTlsVerify } : {}),
+      // No TLS session reuse: a resumed session skips the pin check (gatewayTls).
+      ...(secure ? { ...gatewayTls(request), agent: false } : {}),
     };
     const req = (secure ? httpsRequest : httpRequest)(url, options, (response) => {
       let body = '';

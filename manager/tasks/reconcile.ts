@@ -27,6 +27,8 @@ export interface ReconcileDeps {
   signingKey: () => Promise<SigningKey>;
   installers: Installers;
   gatewayUrl: string;
+  /** The CAs to verify an https:// gatewayUrl with (undefined: the system's). */
+  gatewayCa?: Buffer;
   /** Prints the audit lines of change requests this replica opens. */
   printAudit: AuditPrinter;
 }
@@ -77,7 +79,13 @@ export function reconcileTask(deps: ReconcileDeps): TaskHandler {
     const token = await issueManagerToken(await deps.signingKey(), replica);
     secret(token);
     await log(`opening a tunnel to ${target} through the agent`);
-    const sock = await openTunnel({ api: deps.gatewayUrl, token, clusterId: cluster.id, target });
+    const sock = await openTunnel({
+      api: deps.gatewayUrl,
+      ca: deps.gatewayCa,
+      token,
+      clusterId: cluster.id,
+      target,
+    });
     const ssh = await connectSsh(cluster.ssh, { sock });
     try {
       // A cluster adopted without an install is first met here: trust on first use.

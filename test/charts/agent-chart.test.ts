@@ -132,6 +132,11 @@ describe('charts/commander-agent', () => {
       const { config } = agentConfig(objects, { 'edge-enrollment': { token: 'from.existing.secret' } });
       expect(config.ca?.toString()).toContain('-----BEGIN CERTIFICATE-----');
       expect(ca).toContain(String(config.ca?.toString().split('\n')[1]));
+      // The CA's key (as openssl computes the pin) and the next one, through the agent's own parser.
+      expect(config.pins).toEqual([
+        'W3IYHySVbXkSz+lMspeFyrUR1/Krx2m2byX7voVyJYs=',
+        'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+      ]);
       expect(readFileSync(String(config.tokenFile), 'utf8')).toBe('from.existing.secret');
       expect(config.identitySecret).toEqual({ namespace: 'edge', name: 'edge-agent-key' });
       expect(config.syncIntervalMs).toBe(30_000);
@@ -147,22 +152,36 @@ describe('charts/commander-agent', () => {
     },
   );
 
-  it.skipIf(!helmPath)('refuses to render without the commander URL, or with a bad allow entry', async () => {
-    const defaults = await helm.run(['template', 'agent', CHART]);
-    expect(defaults.code).not.toBe(0);
-    expect(defaults.stderr).toMatch(/commander\.url is required/);
-    const badAllow = await helm.run([
-      'template',
-      'agent',
-      CHART,
-      '--set',
-      `commander.url=https://x.example/agent_api/${CLUSTER}`,
-      '--set',
-      'allow={nope}',
-    ]);
-    expect(badAllow.code).not.toBe(0);
-    expect(badAllow.stderr).toMatch(/allow\/0/);
-  });
+  it.skipIf(!helmPath)(
+    'refuses to render without the commander URL, or with a bad allow entry or pin',
+    async () => {
+      const defaults = await helm.run(['template', 'agent', CHART]);
+      expect(defaults.code).not.toBe(0);
+      expect(defaults.stderr).toMatch(/commander\.url is required/);
+      const badAllow = await helm.run([
+        'template',
+        'agent',
+        CHART,
+        '--set',
+        `commander.url=https://x.example/agent_api/${CLUSTER}`,
+        '--set',
+        'allow={nope}',
+      ]);
+      expect(badAllow.code).not.toBe(0);
+      expect(badAllow.stderr).toMatch(/allow\/0/);
+      const badPin = await helm.run([
+        'template',
+        'agent',
+        CHART,
+        '--set',
+        `commander.url=https://x.example/agent_api/${CLUSTER}`,
+        '--set',
+        'commander.pinSha256={sha256//abc}',
+      ]);
+      expect(badPin.code).not.toBe(0);
+      expect(badPin.stderr).toMatch(/pinSha256\/0/);
+    },
+  );
 
   it('the schema check can fail: a misspelled field, a wrong type, a missing required field', async () => {
     const deployment = {

@@ -184,6 +184,7 @@ describe('commander CLI', () => {
       tokenFile,
       ...flags,
     ];
+    const PIN = Buffer.alloc(32, 7).toString('base64');
     const cases: Array<[string[], RegExp]> = [
       [['agent'], /^commander: --url: is required/],
       [
@@ -197,6 +198,20 @@ describe('commander CLI', () => {
       [agent('--allow'), /--allow/],
       [agent('--ca-file', missing), /^commander: --ca-file: cannot read/],
       [agent('--ca-file', tokenFile), /^commander: --ca-file: .*no PEM certificate/],
+      // A pin is the base64 of 32 bytes (a SHA-256), in canonical form, nothing else.
+      [
+        agent('--pin-sha256', 'not-a-pin'),
+        /^commander: --pin-sha256: must be the base64 SHA-256 .*"not-a-pin"/,
+      ],
+      [agent('--pin-sha256', Buffer.alloc(20).toString('base64')), /^commander: --pin-sha256: .*32 bytes/],
+      [agent('--pin-sha256', `${PIN.slice(0, -1)}`), /^commander: --pin-sha256: /],
+      [agent('--pin-sha256', PIN, '--pin-sha256', 'x'), /^commander: --pin-sha256: .*"x"/],
+      [
+        agent('--pin-sha256', PIN, '--insecure-skip-tls-verify'),
+        /^commander: --pin-sha256: .*verified chain/,
+      ],
+      [agent('--pin-sha256', PIN), /^commander: --pin-sha256: needs a wss:\/\//],
+      [agent('--pin-sha256'), /--pin-sha256/],
       [agent('--kubeconfig', missing), /^commander: --kubeconfig: cannot load it/],
       [agent('--platform-version-source', 'deckhouse'), /^commander: --platform-version-source: /],
       [agent('--component-namespaces', 'Kube_System'), /^commander: --component-namespaces: /],
@@ -218,8 +233,20 @@ describe('commander CLI', () => {
       [['tunnel', ...tunnel({ listen: '127.0.0.1:99999' })], /^commander: --listen: /],
       [['tunnel', ...tunnel({ 'token-file': missing })], /^commander: --token-file: cannot read/],
       [['tunnel', ...tunnel({ 'ca-file': missing })], /^commander: --ca-file: cannot read/],
+      [['tunnel', ...tunnel({ 'pin-sha256': 'sha256//abc' })], /^commander: --pin-sha256: must be /],
+      [['tunnel', ...tunnel({ 'pin-sha256': PIN })], /^commander: --pin-sha256: needs an https:\/\//],
     );
     for (const [args, pattern] of cases) expectUsageError(await run(args), pattern);
+  });
+
+  it('`agent --help` and `tunnel --help` document the pins, their variable and how to compute one', async () => {
+    for (const command of ['agent', 'tunnel']) {
+      const { stdout } = await run([command, '--help']);
+      expect(stdout).toContain('--pin-sha256 <base64>');
+      expect(stdout).toContain('COMMANDER_PIN_SHA256');
+      expect(stdout).toContain('COMMANDER_CA_FILE');
+    }
+    expect((await run(['agent', '--help'])).stdout).toContain('openssl dgst -sha256 -binary');
   });
 
   it('`keys generate` prints three fresh NAME=value lines, different each run', async () => {
