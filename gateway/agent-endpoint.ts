@@ -320,7 +320,8 @@ export class AgentEndpoint {
   async reinstate(): Promise<void> {
     const live = [...this.sessions.values()];
     if (live.length === 0) return;
-    await this.options.sql`update clusters set agent_status = 'connected', agent_replica = ${this.options.replicaId}
+    await this.options
+      .sql`update clusters set agent_status = 'connected', agent_replica = ${this.options.replicaId}
       where agent_session_id = any(${live.map((e) => e.sessionId)}::uuid[]) and agent_replica is null`;
   }
 

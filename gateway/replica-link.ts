@@ -6,9 +6,9 @@ import { connect, type Socket } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import type { Session } from '../shared/mux/session.js';
 import { sessionOverSocket } from '../shared/mux/transports.js';
-import { Base64, compile, Text, Uuid } from '../shared/wire/schema.js';
-import { encodeMessage, readFirstMessage } from '../shared/wire/messages.js';
 import { TUNNEL_WINDOW } from '../shared/wire/limits.js';
+import { encodeMessage, readFirstMessage } from '../shared/wire/messages.js';
+import { Base64, compile, Text, Uuid } from '../shared/wire/schema.js';
 
 /** The link's limits, each named once. */
 export const LINK = {
@@ -61,7 +61,9 @@ type Role = 'dialler' | 'listener';
 
 /** HMAC of who proves, and both nonces: a proof is good for this connection and this side only. */
 function proof(key: Buffer, role: Role, challenge: string, nonce: string): Buffer {
-  return createHmac('sha256', key).update(`commander-replica-link-v1\n${role}\n${challenge}\n${nonce}`).digest();
+  return createHmac('sha256', key)
+    .update(`commander-replica-link-v1\n${role}\n${challenge}\n${nonce}`)
+    .digest();
 }
 
 function proofs(keys: Buffer[], role: Role, challenge: string, nonce: string): string[] {
@@ -100,16 +102,25 @@ const nonce = () => randomBytes(32).toString('base64');
  * The listener's side of a new connection: challenge, check the hello's proofs, answer with
  * ours. Rejects (and destroys the socket) unless the peer proved the key: deny by default.
  */
-export async function acceptLink(socket: Socket, keys: Buffer[]): Promise<{ session: Session; peer: string }> {
+export async function acceptLink(
+  socket: Socket,
+  keys: Buffer[],
+): Promise<{ session: Session; peer: string }> {
   socket.on('error', () => {});
   try {
     const challenge = nonce();
     socket.write(encodeMessage({ type: 'challenge', nonce: challenge }));
-    const { message, rest } = await readFirstMessage(socket, LINK.maxHandshakeMessage, LINK.handshakeTimeoutMs);
+    const { message, rest } = await readFirstMessage(
+      socket,
+      LINK.maxHandshakeMessage,
+      LINK.handshakeTimeoutMs,
+    );
     if (!isHello(message)) throw new LinkRefused(`bad hello: ${isHello.problem(message)}`);
     if (!proven(keys, message.proofs, 'dialler', challenge, message.nonce))
       throw new LinkRefused(`replica ${JSON.stringify(message.replica)} did not prove the link key`);
-    socket.write(encodeMessage({ type: 'welcome', proofs: proofs(keys, 'listener', challenge, message.nonce) }));
+    socket.write(
+      encodeMessage({ type: 'welcome', proofs: proofs(keys, 'listener', challenge, message.nonce) }),
+    );
     return { session: linkSession(socket, false, rest), peer: message.replica };
   } catch (error) {
     socket.destroy();
@@ -136,14 +147,24 @@ export async function dialLink(address: string, keys: Buffer[], replicaId: strin
       });
     });
     const first = await readFirstMessage(socket, LINK.maxHandshakeMessage, LINK.handshakeTimeoutMs);
-    if (!isChallenge(first.message)) throw new LinkRefused(`bad challenge: ${isChallenge.problem(first.message)}`);
+    if (!isChallenge(first.message))
+      throw new LinkRefused(`bad challenge: ${isChallenge.problem(first.message)}`);
     if (first.rest.length > 0) throw new LinkRefused('the listener spoke before the hello');
     const challenge = first.message.nonce;
     const ours = nonce();
     socket.write(
-      encodeMessage({ type: 'hello', replica: replicaId, nonce: ours, proofs: proofs(keys, 'dialler', challenge, ours) }),
+      encodeMessage({
+        type: 'hello',
+        replica: replicaId,
+        nonce: ours,
+        proofs: proofs(keys, 'dialler', challenge, ours),
+      }),
     );
-    const { message, rest } = await readFirstMessage(socket, LINK.maxHandshakeMessage, LINK.handshakeTimeoutMs);
+    const { message, rest } = await readFirstMessage(
+      socket,
+      LINK.maxHandshakeMessage,
+      LINK.handshakeTimeoutMs,
+    );
     if (!isWelcome(message)) throw new LinkRefused(`bad welcome: ${isWelcome.problem(message)}`);
     if (!proven(keys, message.proofs, 'listener', challenge, ours))
       throw new LinkRefused(`the replica at ${address} did not prove the link key`);

@@ -73,7 +73,11 @@ export class ReplicaLinks {
 
   /** Closes every link (their tunnels end). */
   close(): void {
-    for (const pending of this.links.values()) pending.then((link) => link.session.close(), () => {});
+    for (const pending of this.links.values())
+      pending.then(
+        (link) => link.session.close(),
+        () => {},
+      );
     this.links.clear();
   }
 }

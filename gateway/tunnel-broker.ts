@@ -108,7 +108,10 @@ export class TunnelBroker {
     try {
       holder = await forwarding.registry.holder(clusterId);
     } catch (error) {
-      throw new TunnelError('agent_offline', `could not look the agent's session up: ${(error as Error).message}`);
+      throw new TunnelError(
+        'agent_offline',
+        `could not look the agent's session up: ${(error as Error).message}`,
+      );
     }
     // Held here by the table but not in memory: a session that just ended.
     if (!holder || holder.replicaId === forwarding.replicaId) {

@@ -150,11 +150,18 @@ export class TunnelEndpoint {
     }
     const refuse = (code: DialAnswer & { ok: false }, log = true) => {
       if (log)
-        this.options.logger.debug({ peer, code: code.code, reason: code.message }, 'forwarded tunnel refused');
+        this.options.logger.debug(
+          { peer, code: code.code, reason: code.message },
+          'forwarded tunnel refused',
+        );
       stream.end(encodeMessage(code));
     };
     if (!isLinkDial(message)) {
-      return refuse({ ok: false, code: 'dial_failed', message: `bad dial request: ${isLinkDial.problem(message)}` });
+      return refuse({
+        ok: false,
+        code: 'dial_failed',
+        message: `bad dial request: ${isLinkDial.problem(message)}`,
+      });
     }
     const target = parseTarget(message.target);
     if (!target) return refuse({ ok: false, code: 'dial_failed', message: 'target must be host:port' });

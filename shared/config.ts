@@ -196,7 +196,8 @@ function loadReplicaLink(env: Env): Config['replicaLink'] {
     } catch {
       throw new ConfigError('COMMANDER_REPLICA_ADDRESS', `must be host:port, got "${rawAddress}"`);
     }
-    if (advertised.port === 0) throw new ConfigError('COMMANDER_REPLICA_ADDRESS', 'needs a port other than 0');
+    if (advertised.port === 0)
+      throw new ConfigError('COMMANDER_REPLICA_ADDRESS', 'needs a port other than 0');
     return { listen, address: `${formatHost(advertised.host)}:${advertised.port}` };
   }
   if (['0.0.0.0', '::'].includes(listen.host)) {

@@ -70,7 +70,9 @@ export class Encryptor {
    * key rotation still know each other.
    */
   macKeys(purpose: string): Buffer[] {
-    return this.primary.map((key) => createHmac('sha256', key.key).update(`commander-mac-v1 ${purpose}`).digest());
+    return this.primary.map((key) =>
+      createHmac('sha256', key.key).update(`commander-mac-v1 ${purpose}`).digest(),
+    );
   }
 
   encrypt(plaintext: string): string {
