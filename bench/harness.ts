@@ -224,6 +224,34 @@ export async function startGateway(
 ): Promise<Gateway> {
   const databaseUrl = await freshDatabase(resources, baseUrl);
   const env = { DATABASE_URL: databaseUrl, ...keysEnv() };
+  const { child, url } = await launchGateway(resources, env, extraEnv);
+  const token = execFileSync(
+    process.execPath,
+    [CLI, 'token', 'create', '--workspace', 'bench', '--role', 'admin'],
+    {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).trim();
+  return { child, url, token, env };
+}
+
+/** Another replica of `first`'s gateway: the same database, keys and token. */
+export async function startReplica(
+  resources: Resources,
+  first: Gateway,
+  extraEnv: Record<string, string> = {},
+): Promise<Gateway> {
+  const { child, url } = await launchGateway(resources, first.env, extraEnv);
+  return { child, url, token: first.token, env: first.env };
+}
+
+async function launchGateway(
+  resources: Resources,
+  env: Record<string, string>,
+  extraEnv: Record<string, string>,
+): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = resources.add(
@@ -248,16 +276,7 @@ export async function startGateway(
     }
     if (Date.now() > deadline) throw new Error(`the gateway was not ready within 60 s\n${child.output()}`);
   }
-  const token = execFileSync(
-    process.execPath,
-    [CLI, 'token', 'create', '--workspace', 'bench', '--role', 'admin'],
-    {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  ).trim();
-  return { child, url, token, env };
+  return { child, url };
 }
 
 /** One JSON call to the gateway's API; throws unless the status is 2xx. */
