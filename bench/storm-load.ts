@@ -29,6 +29,8 @@ let open = 0;
 let refused = 0;
 let failures = 0;
 let lossSeen = false;
+/** Distinct failure messages shown on stderr (the first few). */
+const reasons = new Set<string>();
 
 /** Keeps one agent connected from its first welcome on; `first` resolves after that welcome. */
 function keep(agent: Planned): Promise<void> {
@@ -64,6 +66,11 @@ function keep(agent: Planned): Promise<void> {
             retryAfter = error.retryAfterMs;
           } else {
             failures += 1;
+            const message = (error as Error).message.slice(0, 200);
+            if (reasons.size < 10 && !reasons.has(message)) {
+              reasons.add(message);
+              process.stderr.write(`load: ${agent.clusterId}: ${message}\n`);
+            }
             which = (which + 1) % wsBases.length;
           }
         }
