@@ -1,6 +1,6 @@
 // This replica's links to its peers: those it opens, one per peer the first time a tunnel needs
 // it and closed once idle (no full mesh), and those it accepts on its link address.
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../shared/logger.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
@@ -22,11 +22,6 @@ export class ReplicaLinks {
     private readonly replicaId: string,
     private readonly logger: Logger,
   ) {}
-
-  /** Links open now (for tests and metrics). */
-  get count(): number {
-    return this.links.size;
-  }
 
   /** A new stream to the replica at `address`, on its link (opened now if there is none). */
   async open(address: string): Promise<MuxStream> {
@@ -107,7 +102,7 @@ export class LinkListener {
     });
   }
 
-  private accept(socket: import('node:net').Socket): void {
+  private accept(socket: Socket): void {
     const from = socket.remoteAddress;
     acceptLink(socket, this.keys).then(
       ({ session, peer }) => {
