@@ -21,6 +21,7 @@ import {
   sendChallenge,
 } from './agent-handshake.js';
 import { ControlChannel, type ControlMetrics } from './control.js';
+import { RetrySchedule } from './retry-schedule.js';
 import type { TelemetryWriter } from './telemetry.js';
 import { answerUpgrade } from './upgrade-answer.js';
 
@@ -60,6 +61,7 @@ export class AgentEndpoint {
   private readonly helloRoom = new HelloRoom(AGENT_ADMISSION.maxAwaitingHello);
   /** Hellos whose signature verified, in their database transaction now. */
   private verifying = 0;
+  private readonly retrySchedule = new RetrySchedule(AGENT_ADMISSION.retryAfterS);
   /** Disconnects the database has not recorded yet (session id → cluster id), retried. */
   private readonly unrecorded = new Map<string, string>();
   private lastSeenTimer: NodeJS.Timeout;
@@ -113,10 +115,10 @@ export class AgentEndpoint {
    * nothing waits in the hello room, which never refuses (it drops its oldest instead).
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, clusterId: string): void {
-    const { maxVerifying, maxSessions, retryAfterS } = AGENT_ADMISSION;
+    const { maxVerifying, maxSessions } = AGENT_ADMISSION;
     if (this.stopping || this.verifying >= maxVerifying || this.sessions.size >= maxSessions) {
-      // Shed load: the agent waits this long (with jitter) before it tries again.
-      const retryAfter = retryAfterS.min + Math.floor(Math.random() * retryAfterS.spread);
+      // Shed load: the agent comes back when this replica can take it (plus its own jitter).
+      const retryAfter = this.retrySchedule.retryAfter(this.verifying);
       answerUpgrade(socket, 503, { 'Retry-After': String(retryAfter) });
       return;
     }
@@ -136,11 +138,13 @@ export class AgentEndpoint {
     const hello = await this.helloRoom.hello(ws);
     checkHello(hello, clusterId, nonce);
     this.verifying += 1;
+    const started = performance.now();
     let sessionId: string;
     try {
       sessionId = await acceptHello(this.options.sql, clusterId, hello, this.options.replicaId);
     } finally {
       this.verifying -= 1;
+      this.retrySchedule.record(performance.now() - started);
     }
     if (ws.readyState !== ws.OPEN || this.stopping) {
       // It went away while we recorded it: record that too.
