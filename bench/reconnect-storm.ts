@@ -79,7 +79,8 @@ export async function run(databaseUrl: string): Promise<void> {
       `${BENCH}: first loss noticed ${Math.round(firstLoss - killedAt)} ms after the kill; all ${AGENTS} back ` +
         `${Math.round(allBackMs)} ms after it (${back[2]} × 503 in all, ${back[3]} other failures)`,
     );
-    if (process.env.BENCH_VERBOSE) log(`${load.output().slice(-3000)}\n${survivor.child.output().slice(-6000)}`);
+    if (process.env.BENCH_VERBOSE)
+      log(`${load.output().slice(-3000)}\n${survivor.child.output().slice(-6000)}`);
     // The session table: every cluster connected, held by the survivor.
     let tableMs = Number.NaN;
     for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(100)) {

@@ -22,6 +22,8 @@ export const LINK = {
   keepaliveMs: 10_000,
   /** A link that carried no stream for this long is closed by the replica that opened it. */
   idleMs: 30_000,
+  /** Connections in their handshake at once; more are closed at once (they proved nothing). */
+  maxHandshakes: 64,
 } as const;
 
 /** What the MAC keys are derived for (shared/crypto.ts, Encryptor.macKeys). */

@@ -81,6 +81,7 @@ export class ReplicaLinks {
 export class LinkListener {
   private readonly server: Server;
   private readonly sessions = new Set<Session>();
+  private handshaking = 0;
 
   constructor(
     private readonly keys: Buffer[],
@@ -104,7 +105,18 @@ export class LinkListener {
 
   private accept(socket: Socket): void {
     const from = socket.remoteAddress;
-    acceptLink(socket, this.keys).then(
+    if (this.handshaking >= LINK.maxHandshakes) {
+      socket.destroy();
+      return;
+    }
+    this.handshaking += 1;
+    const done = acceptLink(socket, this.keys);
+    done
+      .finally(() => {
+        this.handshaking -= 1;
+      })
+      .catch(() => {});
+    done.then(
       ({ session, peer }) => {
         this.sessions.add(session);
         session.on('close', () => this.sessions.delete(session));

@@ -254,6 +254,7 @@ describe.skipIf(!haveOpenSsh && !process.env.CI)('three gateway replicas behind 
       );
       const after = await beats(survivors);
       const passed = Math.max(...survivors.map((id) => (after.get(id) ?? 0) - (before.get(id) ?? 0)));
+      console.log(`agent back on ${back.agent_replica} after ${passed} heartbeat(s) of a survivor`);
       expect(
         passed,
         `heartbeats of a survivor while the agent came back to ${back.agent_replica}`,
