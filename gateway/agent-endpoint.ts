@@ -356,13 +356,6 @@ export class AgentEndpoint {
     }
   }
 
-  /** Tunnels still running on sessions told to move. */
-  get movingTunnels(): number {
-    let count = 0;
-    for (const entry of this.moving) count += entry.session.streamCount - (entry.control ? 1 : 0);
-    return count;
-  }
-
   /** Closes every session (agents reconnect to another replica) and stops listening. */
   async stop(): Promise<void> {
     const { sql, logger, replicaId } = this.options;

@@ -79,7 +79,7 @@ export async function attachWebSockets(
   const telemetry = new TelemetryWriter(deps.sql, deps.logger, deps.telemetryRetentionDays ?? 30);
   void telemetry.start();
   const replicaId = deps.replicaId ?? `${hostname()}-${process.pid}`;
-  const agents: AgentEndpoint = new AgentEndpoint({
+  const agents = new AgentEndpoint({
     telemetry,
     sql: deps.sql,
     encryptor: deps.encryptor,
