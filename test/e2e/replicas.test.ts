@@ -237,10 +237,11 @@ describe.skipIf(!haveOpenSsh && !process.env.CI)('three gateway replicas behind 
       const [moved] = (await holders()).filter((row) => row.agent_replica === victim.id);
       expect(moved).toBeDefined();
       const clusterId = moved?.id as string;
+      // Heartbeats of the survivors are the clock: how many passed from just before the kill
+      // until the agent was back (read before it, so the span holds the whole move).
+      const before = await beats(survivors);
       victim.command.child.kill('SIGKILL');
       await victim.command.exited;
-      // Heartbeats of the survivors are the clock: how many passed until the agent was back.
-      const before = await beats(survivors);
       const back = await eventually(
         'the agent of the killed replica back through a survivor',
         async () => {
