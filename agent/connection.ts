@@ -52,6 +52,12 @@ export class AgentConnection {
   private stopped = false;
   private current: { ws: WebSocket; session?: Session } | undefined;
   private wake: (() => void) | undefined;
+  /** Set by a `move`: the session ends for us now (its tunnels carry on) and we dial again. */
+  private leave: (() => void) | undefined;
+  /** The move's hint: dial again after a random delay of up to this long, not after a backoff. */
+  private moveWithinMs: number | undefined;
+  /** Sessions of gateways that told us to move, open until their tunnels end and they close. */
+  private readonly lingering = new Set<{ ws: WebSocket; session: Session }>();
   /**
    * An enrollment token the gateway refused, and that refusal. The next hello tries the key
    * alone: another agent sharing this identity (a second pod, its Secret) may have enrolled it
@@ -83,7 +89,9 @@ export class AgentConnection {
           this.logger.warn({ reason: (error as Error).message }, 'connection to the gateway failed');
       }
       if (this.stopped) break;
-      const delay = this.backoff.next(retryAfter);
+      const moveWithin = this.moveWithinMs;
+      this.moveWithinMs = undefined;
+      const delay = moveWithin === undefined ? this.backoff.next(retryAfter) : Math.random() * moveWithin;
       this.logger.info({ delay_ms: Math.round(delay) }, 'reconnecting');
       await this.sleep(delay);
     }
@@ -101,10 +109,27 @@ export class AgentConnection {
     });
   }
 
+  /**
+   * The gateway drains: connect again (through the load balancer, elsewhere) within `withinMs`,
+   * spread at random so that its agents do not all arrive at once. The current session stays
+   * open for the tunnels running on it; the gateway closes it once they end.
+   */
+  move(withinMs: number): void {
+    if (this.stopped || !this.leave) return;
+    this.moveWithinMs = withinMs;
+    this.logger.info({ within_ms: withinMs }, 'the gateway asked this agent to move');
+    this.leave();
+  }
+
   /** Says GoAway, closes the connection cleanly (bounded), and stops reconnecting. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    for (const old of this.lingering) {
+      old.session.goAway();
+      old.ws.terminate();
+    }
+    this.lingering.clear();
     if (!this.current) return;
     const { ws, session } = this.current;
     session?.goAway();
@@ -279,8 +304,17 @@ export class AgentConnection {
     session.on('stream', (stream) => this.events.onStream(stream));
     this.events.onConnected?.(control, session);
     return new Promise((resolve) => {
+      const lingering = { ws, session };
+      this.leave = () => {
+        this.leave = undefined;
+        clearInterval(heartbeats);
+        this.lingering.add(lingering);
+        resolve();
+      };
       session.on('close', (reason) => {
         clearInterval(heartbeats);
+        this.leave = undefined;
+        this.lingering.delete(lingering);
         this.logger.warn({ reason: reason?.code ?? 'closed' }, 'disconnected from the gateway');
         resolve();
       });

@@ -51,6 +51,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
       );
     },
   });
+  syncer.on('move', (withinMs) => connection.move(withinMs));
   const stop = () => {
     syncer.stop();
     reconciler?.stop();

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../shared/logger.js';
 import { RESOURCE_LIMITS } from '../shared/manifests.js';
 import type { MuxStream } from '../shared/mux/stream.js';
-import { type Desired, isAck, isDesired, isNudge, type Pull } from '../shared/wire/control.js';
+import { type Desired, isAck, isDesired, isMove, isNudge, type Pull } from '../shared/wire/control.js';
 import { MAX_GATEWAY_MESSAGE } from '../shared/wire/limits.js';
 import { encodeMessage, MessageDecoder } from '../shared/wire/messages.js';
 import type { DesiredStore } from './desired.js';
@@ -18,6 +18,8 @@ export interface SyncEvents {
   desired: [];
   /** A new session's control stream is up. */
   connected: [];
+  /** The gateway drains: connect again (elsewhere) within this many ms. */
+  move: [number];
 }
 
 export class Syncer extends EventEmitter<SyncEvents> {
@@ -155,6 +157,11 @@ export class Syncer extends EventEmitter<SyncEvents> {
     }
     if (message.type === 'ack') {
       if (isAck(message)) this.outbox.ack(message.seq);
+      return;
+    }
+    if (message.type === 'move') {
+      if (!isMove(message)) this.logger.warn({ problem: isMove.problem(message) }, 'bad move ignored');
+      else this.emit('move', message.reconnect_within_ms);
       return;
     }
     if (message.type === 'desired') {

@@ -297,6 +297,35 @@ export async function startGateway(
 ): Promise<Gateway> {
   const databaseUrl = await freshDatabase(resources, baseUrl);
   const env = { DATABASE_URL: databaseUrl, ...keysEnv() };
+  const { child, url } = await launchGateway(resources, env, extraEnv, tls);
+  const token = execFileSync(
+    process.execPath,
+    [CLI, 'token', 'create', '--workspace', 'bench', '--role', 'admin'],
+    {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).trim();
+  return { child, url, token, env, caFile: tls?.certFile };
+}
+
+/** Another replica of `first`'s gateway: the same database, keys and token. */
+export async function startReplica(
+  resources: Resources,
+  first: Gateway,
+  extraEnv: Record<string, string> = {},
+): Promise<Gateway> {
+  const { child, url } = await launchGateway(resources, first.env, extraEnv);
+  return { child, url, token: first.token, env: first.env };
+}
+
+async function launchGateway(
+  resources: Resources,
+  env: Record<string, string>,
+  extraEnv: Record<string, string>,
+  tls?: TlsFiles,
+): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const tlsEnv = tls ? { COMMANDER_TLS_CERT_FILE: tls.certFile, COMMANDER_TLS_KEY_FILE: tls.keyFile } : {};
@@ -322,16 +351,7 @@ export async function startGateway(
     }
     if (Date.now() > deadline) throw new Error(`the gateway was not ready within 60 s\n${child.output()}`);
   }
-  const token = execFileSync(
-    process.execPath,
-    [CLI, 'token', 'create', '--workspace', 'bench', '--role', 'admin'],
-    {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  ).trim();
-  return { child, url, token, env, caFile: tls?.certFile };
+  return { child, url };
 }
 
 /** One JSON call to the gateway's API; throws unless the status is 2xx. */

@@ -132,7 +132,7 @@ export function commands(handle: (line: string) => void = () => {}): (command: s
     });
 }
 
-class Refused extends Error {
+export class Refused extends Error {
   constructor(readonly retryAfterMs: number) {
     super('503');
   }
@@ -140,10 +140,15 @@ class Refused extends Error {
 
 let closedSessions = 0;
 
-function connectOnce(
+/**
+ * One agent's connection, from the upgrade to the welcome and its control stream. `enroll`
+ * sends the enrollment token (the first connection); an agent that enrolled shows its key alone.
+ */
+export function connectOnce(
   wsBase: string,
   agent: Planned,
   onControl: (control: MuxStream, agent: Planned) => void,
+  enroll = true,
 ): Promise<Session> {
   const { key } = agent;
   const publicKey = Buffer.from(key.publicKey).toString('base64');
@@ -183,7 +188,7 @@ function connectOnce(
           signature: signChallenge(key, agent.clusterId, message.nonce as string),
           agent_version: VERSION,
           heartbeat_interval: HEARTBEAT_MS,
-          enrollment_token: agent.enrollment,
+          ...(enroll ? { enrollment_token: agent.enrollment } : {}),
         };
         ws.send(Buffer.from(JSON.stringify(hello)));
       } else if (message.type === 'welcome') {

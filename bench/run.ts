@@ -10,6 +10,7 @@ const benches: Record<string, (databaseUrl: string) => Promise<void>> = {
   'tunnel-latency': async (url) => (await import('./tunnel-latency.js')).run(url),
   'tunnel-hol': async (url) => (await import('./tunnel-hol.js')).run(url),
   'agents-idle': async (url) => (await import('./agents-idle.js')).run(url),
+  'reconnect-storm': async (url) => (await import('./reconnect-storm.js')).run(url),
   'tasks-throughput': async (url) => (await import('./tasks-throughput.js')).run(url),
   'sync-latency': async (url) => (await import('./sync-latency.js')).run(url),
   'sync-fanout': async (url) => (await import('./sync-fanout.js')).run(url),

@@ -22,6 +22,7 @@ import {
 } from './agent-handshake.js';
 import { type ClientAddress, directAddress } from './client-address.js';
 import { ControlChannel, type ControlMetrics } from './control.js';
+import { RetrySchedule } from './retry-schedule.js';
 import type { TelemetryWriter } from './telemetry.js';
 import { answerUpgrade } from './upgrade-answer.js';
 
@@ -53,11 +54,17 @@ export interface AgentEndpointOptions {
   lastSeenEveryMs?: number;
 }
 
+/** What an agent told to move is given to spread its reconnect over (ms). */
+export const MOVE_WITHIN_MS = 2_000;
+
 export class AgentEndpoint {
   private readonly sessions = new Map<string, AgentSession>();
+  /** Sessions told to move (draining), kept until their tunnels end. */
+  private readonly moving = new Set<AgentSession>();
   private readonly helloRoom = new HelloRoom(AGENT_ADMISSION.maxAwaitingHello);
   /** Hellos whose signature verified, in their database transaction now. */
   private verifying = 0;
+  private readonly retrySchedule = new RetrySchedule(AGENT_ADMISSION.retryAfterS);
   /** Disconnects the database has not recorded yet (session id → cluster id), retried. */
   private readonly unrecorded = new Map<string, string>();
   private lastSeenTimer: NodeJS.Timeout;
@@ -84,6 +91,8 @@ export class AgentEndpoint {
     const onRevoked = await sql.listen(AGENT_REVOKED_CHANNEL, (clusterId) => {
       const local = this.sessions.get(clusterId);
       if (local) this.drop(local, CloseCode.revoked, 'the agent key was revoked');
+      for (const entry of this.moving)
+        if (entry.clusterId === clusterId) this.drop(entry, CloseCode.revoked, 'the agent key was revoked');
     });
     // A new desired revision stored through any replica: nudge the agent if it is ours.
     const onRevision = await sql.listen(REVISION_CHANNEL, (payload) => {
@@ -109,10 +118,10 @@ export class AgentEndpoint {
    * nothing waits in the hello room, which never refuses (it drops its oldest instead).
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, clusterId: string): void {
-    const { maxVerifying, maxSessions, retryAfterS } = AGENT_ADMISSION;
+    const { maxVerifying, maxSessions } = AGENT_ADMISSION;
     if (this.stopping || this.verifying >= maxVerifying || this.sessions.size >= maxSessions) {
-      // Shed load: the agent waits this long (with jitter) before it tries again.
-      const retryAfter = retryAfterS.min + Math.floor(Math.random() * retryAfterS.spread);
+      // Shed load: the agent comes back when this replica can take it (plus its own jitter).
+      const retryAfter = this.retrySchedule.retryAfter(this.verifying);
       answerUpgrade(socket, 503, { 'Retry-After': String(retryAfter) });
       return;
     }
@@ -132,11 +141,13 @@ export class AgentEndpoint {
     const hello = await this.helloRoom.hello(ws);
     checkHello(hello, clusterId, nonce);
     this.verifying += 1;
+    const started = performance.now();
     let sessionId: string;
     try {
       sessionId = await acceptHello(this.options.sql, clusterId, hello, this.options.replicaId);
     } finally {
       this.verifying -= 1;
+      this.retrySchedule.record(performance.now() - started);
     }
     if (ws.readyState !== ws.OPEN || this.stopping) {
       // It went away while we recorded it: record that too.
@@ -263,7 +274,13 @@ export class AgentEndpoint {
   /** Closes a session with a typed close code (and a GoAway first, so the agent knows why). */
   private drop(entry: AgentSession, code: number, reason: string): void {
     if (this.sessions.get(entry.clusterId) === entry) this.sessions.delete(entry.clusterId);
+    this.moving.delete(entry);
     entry.session.goAway();
+    this.close(entry, code, reason);
+  }
+
+  /** Closes the WebSocket once what was queued went out; terminates it if the agent does not answer. */
+  private close(entry: AgentSession, code: number, reason: string): void {
     // The GoAway is flushed in a microtask; close after it went out.
     setImmediate(() => entry.ws.close(code, reason));
     setTimeout(() => entry.ws.terminate(), DROP_TERMINATE_MS).unref();
@@ -278,7 +295,8 @@ export class AgentEndpoint {
     this.unrecorded.set(sessionId, clusterId);
     try {
       await this.options
-        .sql`update clusters set agent_status = 'disconnected', last_seen_at = now(), agent_replica = null
+        .sql`update clusters set agent_status = 'disconnected', last_seen_at = now(), agent_replica = null,
+          agent_connected_at = null
         where id = ${clusterId} and agent_session_id = ${sessionId}`;
       this.unrecorded.delete(sessionId);
     } catch (error) {
@@ -302,6 +320,45 @@ export class AgentEndpoint {
     }
   }
 
+  /**
+   * Writes this replica's sessions back after a peer counted it gone and cleared them (a long
+   * pause, the database away): only where no newer session took the cluster over meanwhile.
+   */
+  async reinstate(): Promise<void> {
+    const live = [...this.sessions.values()];
+    if (live.length === 0) return;
+    await this.options
+      .sql`update clusters set agent_status = 'connected', agent_replica = ${this.options.replicaId}
+      where agent_session_id = any(${live.map((e) => e.sessionId)}::uuid[]) and agent_replica is null`;
+  }
+
+  /**
+   * Draining: refuses new agents, tells every agent to move (a `move` message with a hint, then
+   * the mux GoAway: no new tunnels on this session), and closes each session once the tunnels on
+   * it have ended, or when `deadline` (epoch ms) passes. The agents reconnect elsewhere meanwhile,
+   * while their running tunnels finish here.
+   */
+  async drain(deadline: number): Promise<void> {
+    this.stopping = true;
+    this.helloRoom.clear();
+    for (const entry of [...this.sessions.values()]) {
+      this.sessions.delete(entry.clusterId);
+      this.moving.add(entry);
+      entry.control?.move(MOVE_WITHIN_MS);
+      entry.session.goAway();
+      entry.session.on('close', () => this.moving.delete(entry));
+    }
+    const tunnels = (entry: AgentSession) => entry.session.streamCount - (entry.control ? 1 : 0);
+    while (this.moving.size > 0 && Date.now() < deadline) {
+      for (const entry of [...this.moving]) {
+        if (tunnels(entry) > 0) continue;
+        this.moving.delete(entry);
+        this.close(entry, CloseCode.goingAway, 'gateway draining');
+      }
+      if (this.moving.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Closes every session (agents reconnect to another replica) and stops listening. */
   async stop(): Promise<void> {
     const { sql, logger, replicaId } = this.options;
@@ -311,7 +368,8 @@ export class AgentEndpoint {
     for (const unlisten of this.unlisten) {
       await unlisten().catch((error: unknown) => logger.warn({ err: error }, 'could not stop listening'));
     }
-    const entries = [...this.sessions.values()];
+    const entries = [...this.sessions.values(), ...this.moving];
+    this.moving.clear();
     for (const entry of entries) this.drop(entry, CloseCode.goingAway, 'gateway shutting down');
     if (entries.length > 0) {
       await sql`update clusters set agent_status = 'disconnected', agent_replica = null, last_seen_at = now()

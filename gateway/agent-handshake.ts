@@ -165,7 +165,7 @@ export async function acceptHello(
       if (agent.revoked_at) throw new HandshakeRefused('revoked', 'this agent key was revoked; enroll again');
     }
     await tx`update clusters set agent_status = 'connected', last_seen_at = now(), agent_version = ${hello.agent_version},
-        agent_replica = ${replicaId}, agent_session_id = ${sessionId}
+        agent_replica = ${replicaId}, agent_session_id = ${sessionId}, agent_connected_at = now()
       where id = ${clusterId}`;
     await tx`select pg_notify(${SESSION_CHANNEL}, ${JSON.stringify({ cluster_id: clusterId, session_id: sessionId })})`;
   });

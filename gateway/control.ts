@@ -15,6 +15,7 @@ import {
   isPull,
   isReport,
   isTelemetry,
+  type Move,
   type Nudge,
   type Pull,
   type Telemetry,
@@ -118,6 +119,12 @@ export class ControlChannel {
   nudge(revision: number): void {
     const nudge: Nudge = { type: 'nudge', revision };
     this.send(nudge).catch((error: unknown) => this.unsent(error, 'nudge'));
+  }
+
+  /** This replica drains: the agent should connect again elsewhere within `withinMs`. */
+  move(withinMs: number): void {
+    const move: Move = { type: 'move', reason: 'gateway draining', reconnect_within_ms: withinMs };
+    this.send(move).catch((error: unknown) => this.unsent(error, 'move'));
   }
 
   /** Resolves once the stream can take more; never rejects. */

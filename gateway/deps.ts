@@ -22,6 +22,12 @@ export interface GatewayDeps {
   oidc?: OidcConfig;
   /** This process's name in the session registry. */
   replicaId?: string;
+  /** The replica link's listen address and advertised address (config.ts); unset: no link. */
+  replicaLink?: { listen: { host: string; port: number }; address?: string };
+  /** How often this replica heartbeats its gateway_replicas row (ms, default 5,000). */
+  replicaHeartbeatMs?: number;
+  /** How long a stopping gateway lets running tunnels finish (ms, default 0). */
+  drainMs?: number;
   /** True once shutdown began: /readyz answers 503 so load balancers move away. */
   isDraining: () => boolean;
   trustProxy?: boolean | string[];

@@ -38,6 +38,10 @@ export async function startGateway(
     trustProxy: config.trustProxy,
     telemetryRetentionDays: config.telemetryRetentionDays,
     replicaId: config.replicaId,
+    replicaLink: config.replicaLink,
+    replicaHeartbeatMs: config.replicaHeartbeatMs,
+    // What is left of the shutdown timeout afterwards closes the HTTP server.
+    drainMs: Math.max(0, config.shutdownTimeoutMs - 1000),
     https: config.tls ? { cert: certificate as Buffer, key: readFileSync(config.tls.keyFile) } : undefined,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });

@@ -79,7 +79,7 @@ export class TunnelAccess {
   }
 
   /** Who owns the cluster and where it may be tunnelled to. */
-  private async cluster(clusterId: string): Promise<ClusterAccess | undefined> {
+  async cluster(clusterId: string): Promise<ClusterAccess | undefined> {
     const known = this.clusters.get(clusterId);
     if (known) return known;
     if (!isUuid(clusterId)) return undefined;

@@ -5,6 +5,8 @@
 // - GET /api/v1/clusters/:id/tunnels upgrades to a multiplexed session: every stream the client
 //   opens is one tunnel, with the same dial request and answer the gateway exchanges with the
 //   agent (tunnel-splice.ts). Opening one costs a stream, not a connection and an HTTP upgrade.
+// - Streams a peer replica opens on its replica link: a tunnel to an agent held here, which the
+//   peer's caller was checked for; the cluster's allowed_targets are checked here again.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -23,6 +25,7 @@ import { type DialAnswer, isDialRequest } from '../shared/wire/tunnel.js';
 import type { Authenticator } from './auth.js';
 import type { Invalidations } from './cache.js';
 import { type ClientAddress, directAddress } from './client-address.js';
+import { isLinkDial } from './replica-link.js';
 import { TunnelAccess } from './tunnel-access.js';
 import { type TunnelBroker, TunnelError } from './tunnel-broker.js';
 import { relay } from './tunnel-relay.js';
@@ -52,6 +55,19 @@ export class TunnelEndpoint {
   constructor(private readonly options: TunnelEndpointOptions) {
     this.access = new TunnelAccess(options.sql, options.authenticate, options.logger, options.invalidations);
     this.tallies = new TunnelTallies(options.audit, options.broker);
+  }
+
+  /** Tunnels of clients of this replica open now. */
+  get running(): number {
+    return this.tallies.openCount;
+  }
+
+  /**
+   * Draining: multiplexed clients are told (GoAway) to open their next tunnels elsewhere; the
+   * tunnels running carry on. New upgrades are refused before they reach the endpoint.
+   */
+  drain(): void {
+    for (const session of this.sessions) session.goAway();
   }
 
   /** Ends every tunnel and queues its audit row at once: the gateway is going away. */
@@ -118,6 +134,63 @@ export class TunnelEndpoint {
         (error: unknown) => this.refuseUpgrade(socket, error),
       )
       .catch((error: unknown) => this.failed(socket, error));
+  }
+
+  /**
+   * A tunnel a peer replica forwards: the peer authenticated its caller and proved the link key;
+   * this replica holds the agent, checks the cluster's allowed_targets like for its own callers,
+   * and answers like an agent does. The peer audits the tunnel.
+   */
+  async servePeerStream(stream: MuxStream, peer: string): Promise<void> {
+    stream.on('error', () => {});
+    let message: Record<string, unknown>;
+    let early: Buffer;
+    try {
+      ({ message, rest: early } = await readFirstMessage(stream));
+    } catch {
+      stream.destroy();
+      return;
+    }
+    const refuse = (code: DialAnswer & { ok: false }, log = true) => {
+      if (log)
+        this.options.logger.debug(
+          { peer, code: code.code, reason: code.message },
+          'forwarded tunnel refused',
+        );
+      stream.end(encodeMessage(code));
+    };
+    if (!isLinkDial(message)) {
+      return refuse({
+        ok: false,
+        code: 'dial_failed',
+        message: `bad dial request: ${isLinkDial.problem(message)}`,
+      });
+    }
+    const target = parseTarget(message.target);
+    if (!target) return refuse({ ok: false, code: 'dial_failed', message: 'target must be host:port' });
+    const cluster = await this.access.cluster(message.cluster_id);
+    if (!cluster || !isAllowed(cluster.allowedTargets, target)) {
+      return refuse({
+        ok: false,
+        code: 'target_not_allowed',
+        message: `${formatTarget(target)} is not in the cluster's allowed_targets`,
+      });
+    }
+    let tunnel: Awaited<ReturnType<TunnelBroker['dial']>>;
+    try {
+      tunnel = await this.options.broker.dial(message.cluster_id, target, true);
+    } catch (error) {
+      if (!(error instanceof TunnelError)) throw error;
+      return refuse({ ok: false, code: error.code, message: error.message });
+    }
+    if (stream.destroyed) {
+      tunnel.stream.destroy();
+      return;
+    }
+    const answer: DialAnswer = { ok: true };
+    stream.write(encodeMessage(answer));
+    // Counted and audited by the peer, whose client this is.
+    splice(stream, early, tunnel, { toTarget: 0, fromTarget: 0, finish: () => {} });
   }
 
   /** A refusal before the upgrade, as HTTP: the status and code from the catalogue. */

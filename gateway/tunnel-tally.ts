@@ -68,6 +68,11 @@ export class TunnelTallies {
     this.record(actor, clusterId, target, end, started, { toTarget: 0, fromTarget: 0 });
   }
 
+  /** Tunnels open now. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
   /** Ends the count of every open tunnel (the gateway is going away). */
   finishAll(end: TunnelEnd): void {
     for (const tally of [...this.open]) tally.finish(end);

@@ -14,6 +14,9 @@ import type { Authenticator } from './auth.js';
 import { clientAddress } from './client-address.js';
 import { ControlMetrics } from './control.js';
 import type { GatewayDeps } from './deps.js';
+import { LINK_KEY_PURPOSE } from './replica-link.js';
+import { LinkListener, ReplicaLinks } from './replica-peers.js';
+import { ReplicaRegistry } from './replicas.js';
 import { TelemetryWriter } from './telemetry.js';
 import { TunnelBroker } from './tunnel-broker.js';
 import { TunnelEndpoint } from './tunnel-endpoint.js';
@@ -56,6 +59,9 @@ export type WebSocketDeps = Pick<
   | 'metrics'
   | 'printAudit'
   | 'replicaId'
+  | 'replicaLink'
+  | 'replicaHeartbeatMs'
+  | 'drainMs'
   | 'isDraining'
   | 'telemetryRetentionDays'
   | 'trustProxy'
@@ -75,6 +81,7 @@ export async function attachWebSockets(
   const addressOf = clientAddress(deps.trustProxy);
   const telemetry = new TelemetryWriter(deps.sql, deps.logger, deps.telemetryRetentionDays ?? 30);
   void telemetry.start();
+  const replicaId = deps.replicaId ?? `${hostname()}-${process.pid}`;
   const agents = new AgentEndpoint({
     telemetry,
     sql: deps.sql,
@@ -82,11 +89,20 @@ export async function attachWebSockets(
     controlMetrics: new ControlMetrics(deps.metrics),
     wss,
     logger: deps.logger,
-    replicaId: deps.replicaId ?? `${hostname()}-${process.pid}`,
+    replicaId,
     addressOf,
   });
   await agents.start();
-  const broker = new TunnelBroker(agents, deps.metrics);
+  const registry = new ReplicaRegistry({
+    sql: deps.sql,
+    logger: deps.logger,
+    replicaId,
+    heartbeatMs: deps.replicaHeartbeatMs ?? 5_000,
+    onReinstated: () => agents.reinstate(),
+  });
+  const linkKeys = deps.encryptor.macKeys(LINK_KEY_PURPOSE);
+  const links = new ReplicaLinks(linkKeys, replicaId, deps.logger);
+  const broker = new TunnelBroker(agents, deps.metrics, { replicaId, registry, links });
   const tunnelAudit = new AuditWriter(deps.sql, deps.printAudit, deps.logger);
   const tunnelEndpoint = new TunnelEndpoint({
     sql: deps.sql,
@@ -99,6 +115,21 @@ export async function attachWebSockets(
     addressOf,
   });
   app.decorate('agents', agents);
+  let listener: LinkListener | undefined;
+  let linkAddress: string | null = null;
+  if (deps.replicaLink) {
+    const { listen, address } = deps.replicaLink;
+    listener = new LinkListener(linkKeys, deps.logger, (stream, peer) => {
+      tunnelEndpoint.servePeerStream(stream, peer).catch((error: unknown) => {
+        deps.logger.error({ err: error, peer }, 'forwarded tunnel failed');
+        stream.destroy();
+      });
+    });
+    const port = await listener.listen(listen.host, listen.port);
+    linkAddress = address ?? `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
+    deps.logger.info({ address: linkAddress }, 'replica link listening');
+  }
+  await registry.start(linkAddress);
 
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
@@ -133,9 +164,18 @@ export async function attachWebSockets(
     }
   };
   // Before the HTTP server waits for its connections: WebSockets would keep it open forever.
+  // Draining first: agents are told to move, and running tunnels get until the deadline.
   app.addHook('preClose', async () => {
+    const deadline = Date.now() + (deps.drainMs ?? 0);
+    listener?.stopAccepting();
+    tunnelEndpoint.drain();
+    await agents.drain(deadline);
+    while (tunnelEndpoint.running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     tunnelEndpoint.stop();
+    listener?.close();
+    links.close();
     await agents.stop();
+    await registry.stop();
     await Promise.all([telemetry.stop(), tunnelAudit.stop()]);
   });
 }

@@ -47,6 +47,13 @@ export interface Config {
   shutdownTimeoutMs: number;
   telemetryRetentionDays: number;
   replicaId: string;
+  /**
+   * The replica link (gateway/replica-link.ts): where this gateway listens for its peers, and the
+   * host:port it advertises to them. Unset: it neither listens nor forwards to itself.
+   */
+  replicaLink?: { listen: { host: string; port: number }; address?: string };
+  /** How often a gateway replica heartbeats its row; three missed beats and it is gone (ms). */
+  replicaHeartbeatMs: number;
   /** How long a manager's claim on a task lasts without a heartbeat (ms). */
   taskLeaseMs: number;
   /** How long an install waits for the agent to dial in (ms). */
@@ -122,6 +129,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: parseInteger(env, 'COMMANDER_SHUTDOWN_TIMEOUT', 10, 1, 3600) * 1000,
     telemetryRetentionDays: parseInteger(env, 'COMMANDER_TELEMETRY_RETENTION_DAYS', 30, 1, 3650),
     replicaId: nonEmpty(env, 'COMMANDER_REPLICA_ID') ?? `${hostname()}-${process.pid}`,
+    replicaLink: loadReplicaLink(env),
+    replicaHeartbeatMs: parseInteger(env, 'COMMANDER_REPLICA_HEARTBEAT_SECONDS', 5, 1, 300) * 1000,
     taskLeaseMs: parseInteger(env, 'COMMANDER_TASK_LEASE_SECONDS', 30, 1, 3600) * 1000,
     agentWaitMs: parseInteger(env, 'COMMANDER_AGENT_WAIT_SECONDS', 600, 1, 86_400) * 1000,
     agentImage: nonEmpty(env, 'COMMANDER_AGENT_IMAGE') ?? 'ghcr.io/commander/commander:latest',
@@ -167,6 +176,44 @@ function parseListen(raw: string): { host: string; port: number } {
     throw new ConfigError('COMMANDER_LISTEN', `must be host:port, got "${raw}"`);
   }
   return { host: match[1].replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * COMMANDER_REPLICA_LISTEN (host:port) turns the replica link on; COMMANDER_REPLICA_ADDRESS is
+ * what peers dial, by default the listen address (which then must not be a wildcard).
+ */
+function loadReplicaLink(env: Env): Config['replicaLink'] {
+  const rawListen = nonEmpty(env, 'COMMANDER_REPLICA_LISTEN');
+  const rawAddress = nonEmpty(env, 'COMMANDER_REPLICA_ADDRESS');
+  if (!rawListen) {
+    if (rawAddress) throw new ConfigError('COMMANDER_REPLICA_ADDRESS', 'needs COMMANDER_REPLICA_LISTEN');
+    return undefined;
+  }
+  let listen: { host: string; port: number };
+  try {
+    listen = parseListen(rawListen);
+  } catch {
+    throw new ConfigError('COMMANDER_REPLICA_LISTEN', `must be host:port, got "${rawListen}"`);
+  }
+  if (rawAddress) {
+    let advertised: { host: string; port: number };
+    try {
+      advertised = parseListen(rawAddress);
+    } catch {
+      throw new ConfigError('COMMANDER_REPLICA_ADDRESS', `must be host:port, got "${rawAddress}"`);
+    }
+    if (advertised.port === 0)
+      throw new ConfigError('COMMANDER_REPLICA_ADDRESS', 'needs a port other than 0');
+    return { listen, address: `${formatHost(advertised.host)}:${advertised.port}` };
+  }
+  if (['0.0.0.0', '::'].includes(listen.host)) {
+    throw new ConfigError(
+      'COMMANDER_REPLICA_ADDRESS',
+      'is required when COMMANDER_REPLICA_LISTEN listens on every address (peers need one to dial)',
+    );
+  }
+  // Unset: the listen address with the port actually bound (port 0 picks a free one).
+  return { listen };
 }
 
 function formatHost(host: string): string {

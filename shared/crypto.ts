@@ -63,6 +63,18 @@ export class Encryptor {
     return { random: newest(this.primary).id, deterministic: newest(this.deterministic).id };
   }
 
+  /**
+   * Keys for authenticating messages between processes that share the configuration (the
+   * gateway replicas' link), one per primary key, derived for `purpose` alone: a MAC key is never
+   * an encryption key. Every key is offered and any accepted, so replicas part way through a
+   * key rotation still know each other.
+   */
+  macKeys(purpose: string): Buffer[] {
+    return this.primary.map((key) =>
+      createHmac('sha256', key.key).update(`commander-mac-v1 ${purpose}`).digest(),
+    );
+  }
+
   encrypt(plaintext: string): string {
     const key = newest(this.primary);
     const message = Buffer.from(plaintext, 'utf8');

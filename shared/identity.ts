@@ -1,6 +1,6 @@
 // Agent identity: an Ed25519 key pair per agent. The agent proves possession by signing a
 // fresh gateway challenge bound to its cluster, so nothing replayable crosses the wire.
-import { createPublicKey, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import nacl from 'tweetnacl';
 
 const CONTEXT = 'commander-agent-auth-v1';
@@ -18,11 +18,22 @@ function challengeBytes(clusterId: string, nonce: string, publicKey: string): Ui
   return Buffer.from(`${CONTEXT}\n${clusterId}\n${nonce}\n${publicKey}`, 'utf8');
 }
 
+/**
+ * Signs with Node's native Ed25519: the same signature as tweetnacl's (Ed25519 is deterministic),
+ * in a fraction of the CPU. The key is in tweetnacl's layout (secret key = seed ‖ public key).
+ */
 export function signChallenge(key: AgentKeyPair, clusterId: string, nonce: string): string {
   const publicKey = Buffer.from(key.publicKey).toString('base64');
-  return Buffer.from(nacl.sign.detached(challengeBytes(clusterId, nonce, publicKey), key.secretKey)).toString(
-    'base64',
-  );
+  const keyObject = createPrivateKey({
+    key: {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      d: Buffer.from(key.secretKey.subarray(0, 32)).toString('base64url'),
+      x: Buffer.from(key.publicKey).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  return sign(null, challengeBytes(clusterId, nonce, publicKey), keyObject).toString('base64');
 }
 
 /**

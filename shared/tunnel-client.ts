@@ -169,6 +169,11 @@ export class TunnelClient {
       session.on('close', () => {
         if (this.session === pending) this.session = undefined;
       });
+      // A draining gateway takes no new tunnels on this session: the next one opens a new session
+      // (through the load balancer, to another replica) while the running ones finish here.
+      session.on('goaway', () => {
+        if (this.session === pending) this.session = undefined;
+      });
       return session;
     });
     pending.catch(() => {

@@ -131,6 +131,18 @@ export type OutboxEnvelope = Static<typeof OutboxEnvelope>;
 export const Ack = Type.Object({ type: Type.Literal('ack'), seq: Seq() });
 export type Ack = Static<typeof Ack>;
 
+/**
+ * Gateway → agent, just before the mux GoAway: this replica is draining. Connect again (through
+ * the load balancer, to another replica) after a random delay of up to `reconnect_within_ms`,
+ * keeping this session until its tunnels end; the gateway closes it then.
+ */
+export const Move = Type.Object({
+  type: Type.Literal('move'),
+  reason: Text(200),
+  reconnect_within_ms: Type.Integer({ minimum: 0, maximum: 60_000 }),
+});
+export type Move = Static<typeof Move>;
+
 export const isStatus = compile(Status);
 export const isHeartbeat = compile(Heartbeat);
 export const isPull = compile(Pull);
@@ -141,3 +153,4 @@ export const isTelemetry = compile(Telemetry);
 export const isTelemetrySample = compile(TelemetrySample);
 export const isOutboxEnvelope = compile(OutboxEnvelope);
 export const isAck = compile(Ack);
+export const isMove = compile(Move);

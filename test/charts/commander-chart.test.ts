@@ -129,6 +129,11 @@ describe('charts/commander', () => {
       const gatewayEnv = environment(objects, gateway, 'gateway');
       const config = loadConfig(gatewayEnv);
       expect(config.listen).toEqual({ host: '0.0.0.0', port: container.ports[0].containerPort });
+      // Peers reach each replica's link at its pod IP.
+      expect(config.replicaLink).toEqual({
+        listen: { host: '0.0.0.0', port: 8081 },
+        address: '10.1.2.3:8081',
+      });
       expect(config.databaseUrl).toBe(EXTERNAL['commander-database'].url);
       expect(config.encryption?.primaryKeys[0]).toHaveLength(43);
       expect(config.publicUrl).toBe('http://cmdr-commander-gateway.ops.svc:8080');

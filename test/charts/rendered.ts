@@ -65,8 +65,14 @@ export function podEnvironment(
       const key = ref.secretKeyRef ?? ref.configMapKeyRef;
       const data = source(objects, ref.secretKeyRef ? 'Secret' : 'ConfigMap', key.name, external);
       env[variable.name] = required(`${key.name}/${key.key}`, data?.[key.key]);
-    } else if (ref.fieldRef) env[variable.name] = 'pod-0';
+    } else if (ref.fieldRef)
+      env[variable.name] = ref.fieldRef.fieldPath === 'status.podIP' ? '10.1.2.3' : 'pod-0';
     else throw new Error(`${variable.name}: unsupported valueFrom`);
+    // Kubernetes expands $(NAME) of a variable defined before this one.
+    env[variable.name] = (env[variable.name] as string).replace(
+      /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
+      (text, name) => env[name] ?? text,
+    );
   }
   const mounts: string[] = [];
   for (const mount of container.volumeMounts ?? []) {

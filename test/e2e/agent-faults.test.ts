@@ -202,7 +202,8 @@ describe('agent faults', () => {
 
     const restartedAt = Date.now();
     await stack.startGateway(port);
-    await waitForLog(agent.command, 'connected to the gateway', { count: connects + 1, timeoutMs: 20_000 });
+    // The old gateway drained for its open tunnel first, so the agent's backoff has grown meanwhile.
+    await waitForLog(agent.command, 'connected to the gateway', { count: connects + 1, timeoutMs: 45_000 });
     await waitForLog(stack.gateway.command, 'agent connected', { fields: { cluster_id: clusterId } });
     console.log(`agent back ${Date.now() - restartedAt} ms after the new gateway was ready`);
     await stack.waitForAgentStatus(clusterId, 'connected', 5_000);

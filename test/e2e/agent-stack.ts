@@ -115,12 +115,12 @@ export class AgentStack {
   }
 
   /** Fresh database, one gateway, and an operator token made with `commander token create`. */
-  static async start(): Promise<AgentStack> {
+  static async start(gatewayEnv: Record<string, string> = {}): Promise<AgentStack> {
     const stack = new AgentStack();
     stack.db = await freshDatabase();
     const [created] = await Promise.all([
       stack.processes.run(['token', 'create', '--workspace', 'ops', '--role', 'operator'], stack.env),
-      stack.startGateway(),
+      stack.startGateway(undefined, gatewayEnv),
     ]);
     expect(created.code, created.stderr).toBe(0);
     stack.operator = created.stdout.trim();
@@ -128,13 +128,14 @@ export class AgentStack {
     return stack;
   }
 
-  /** Starts a gateway; on `port` when given (a restart), else on a free one. */
-  async startGateway(port?: number): Promise<GatewayInstance> {
+  /** Starts a gateway; on `port` when given (a restart), else on a free one; `env` adds settings. */
+  async startGateway(port?: number, env: Record<string, string> = {}): Promise<GatewayInstance> {
     const listenPort = port ?? (await freePort());
     const url = `http://127.0.0.1:${listenPort}`;
     const command = this.processes.start(['gateway'], {
       ...this.env,
       COMMANDER_LISTEN: `127.0.0.1:${listenPort}`,
+      ...env,
     });
     const ready = waitForStatus(`${url}/readyz`, 200, 45_000).then(() => 'ready' as const);
     const outcome = await Promise.race([ready, command.exited.then((code) => ({ code }))]);
@@ -243,13 +244,14 @@ export class AgentStack {
     clusterId: string,
     target: string,
     tokenFile = this.operatorFile,
+    api = this.gateway.url,
   ): Promise<TunnelInstance> {
     const port = await freePort();
     const command = this.processes.start(
       [
         'tunnel',
         '--api',
-        this.gateway.url,
+        api,
         '--token-file',
         tokenFile,
         '--cluster',

@@ -110,5 +110,46 @@ describe('config', () => {
     expect(config.databaseUrl).toBeUndefined();
     expect(config.encryption).toBeUndefined();
     expect(config.logLevel).toBe('info');
+    expect(config.replicaLink).toBeUndefined();
+    expect(config.replicaHeartbeatMs).toBe(5000);
+  });
+
+  it('reads the replica link: where to listen, and the address peers dial', () => {
+    expect(loadConfig({ COMMANDER_REPLICA_LISTEN: '127.0.0.1:0' }).replicaLink).toEqual({
+      listen: { host: '127.0.0.1', port: 0 },
+    });
+    expect(
+      loadConfig({ COMMANDER_REPLICA_LISTEN: '0.0.0.0:8081', COMMANDER_REPLICA_ADDRESS: '[10.1.2.3]:8081' })
+        .replicaLink,
+    ).toEqual({ listen: { host: '0.0.0.0', port: 8081 }, address: '10.1.2.3:8081' });
+    expect(
+      loadConfig({ COMMANDER_REPLICA_LISTEN: '[::]:8081', COMMANDER_REPLICA_ADDRESS: '[fd00::1]:8081' })
+        .replicaLink?.address,
+    ).toBe('[fd00::1]:8081');
+    // A wildcard says nothing peers could dial.
+    expect(() => loadConfig({ COMMANDER_REPLICA_LISTEN: '0.0.0.0:8081' })).toThrow(
+      /^COMMANDER_REPLICA_ADDRESS:/,
+    );
+    expect(() => loadConfig({ COMMANDER_REPLICA_ADDRESS: '10.1.2.3:8081' })).toThrow(
+      /^COMMANDER_REPLICA_ADDRESS: needs COMMANDER_REPLICA_LISTEN/,
+    );
+    expect(() => loadConfig({ COMMANDER_REPLICA_LISTEN: 'nope' })).toThrow(/^COMMANDER_REPLICA_LISTEN:/);
+    expect(() => loadConfig({ COMMANDER_REPLICA_HEARTBEAT_SECONDS: '0' })).toThrow(
+      /^COMMANDER_REPLICA_HEARTBEAT_SECONDS:/,
+    );
+  });
+
+  it('derives link keys apart from the encryption keys, one per primary key', async () => {
+    const keys = generateKeys();
+    const one = await Encryptor.create(keys);
+    const rotated = await Encryptor.create({
+      ...keys,
+      primaryKeys: [...keys.primaryKeys, generateKeys().primaryKeys[0] as string],
+    });
+    const [first] = one.macKeys('link');
+    expect(first).toHaveLength(32);
+    expect(rotated.macKeys('link')[0]?.equals(first as Buffer)).toBe(true);
+    expect(rotated.macKeys('link')).toHaveLength(2);
+    expect(one.macKeys('other')[0]?.equals(first as Buffer)).toBe(false);
   });
 });
