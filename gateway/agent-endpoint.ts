@@ -78,10 +78,16 @@ export class AgentEndpoint {
       const local = this.sessions.get(taken.cluster_id);
       if (local && local.sessionId !== taken.session_id) void this.dropIfReplaced(local);
     });
-    const onRevoked = await sql.listen(AGENT_REVOKED_CHANNEL, (clusterId) => {
-      const local = this.sessions.get(clusterId);
-      if (local) this.drop(local, CloseCode.revoked, 'the agent key was revoked');
-    });
+    const onRevoked = await sql.listen(
+      AGENT_REVOKED_CHANNEL,
+      (clusterId) => {
+        const local = this.sessions.get(clusterId);
+        if (local) this.drop(local, CloseCode.revoked, 'the agent key was revoked');
+      },
+      // Also each time the listening connection is back after the database went away: a key
+      // revoked meanwhile sent a notice nobody heard.
+      () => void this.dropRevoked(),
+    );
     // A new desired revision stored through any replica: nudge the agent if it is ours.
     const onRevision = await sql.listen(REVISION_CHANNEL, (payload) => {
       const [clusterId, text] = payload.split(':');
@@ -235,6 +241,22 @@ export class AgentEndpoint {
       );
       void this.recordDisconnect(clusterId, sessionId);
     });
+  }
+
+  /** Drops the sessions of this replica whose agent key is revoked. */
+  private async dropRevoked(): Promise<void> {
+    const ids = [...this.sessions.keys()];
+    if (ids.length === 0) return;
+    try {
+      const rows = await this.options.sql<{ cluster_id: string }[]>`
+        select cluster_id from agents where cluster_id = any(${ids}::uuid[]) and revoked_at is not null`;
+      for (const { cluster_id } of rows) {
+        const local = this.sessions.get(cluster_id);
+        if (local) this.drop(local, CloseCode.revoked, 'the agent key was revoked');
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not check for agent keys revoked while unlistened');
+    }
   }
 
   /**
