@@ -1,6 +1,7 @@
 // One fixed address in front of a TCP server that a test moves or takes away: `switchTo` is a
 // failover behind an unchanged URL (every relayed connection is dropped, new ones reach the new
-// target), `cut` a database that is gone (connections dropped, new ones closed at once).
+// target), `cut` a database that is gone (connections dropped, new ones reset at once). A
+// connection whose target refuses is reset too, as the target's own refusal would be.
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 
 export interface TcpRelay {
@@ -22,7 +23,7 @@ export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
   const pairs = new Set<[Socket, Socket]>();
   const dropAll = () => {
     for (const [client, upstream] of pairs) {
-      client.destroy();
+      client.resetAndDestroy();
       upstream.destroy();
     }
     pairs.clear();
@@ -31,11 +32,11 @@ export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
     client.on('error', () => {});
     if (cut) {
       refused += 1;
-      client.destroy();
+      client.resetAndDestroy();
       return;
     }
     const upstream = netConnect(target, '127.0.0.1');
-    upstream.on('error', () => client.destroy());
+    upstream.on('error', () => client.resetAndDestroy());
     client.on('error', () => upstream.destroy());
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
