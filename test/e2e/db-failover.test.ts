@@ -175,7 +175,19 @@ describe('PostgreSQL restart and failover under load', () => {
     new Set(
       readFileSync(join(agent.stateDir, 'outbox-acks'), 'utf8').split('\n').filter(Boolean).map(Number),
     );
+  /** Fails with the output of any of our processes that exited. */
+  const expectAlive = () => {
+    for (const command of [stack.gateway.command, ...managers, agent.command]) {
+      if (command.child.exitCode !== null || command.child.signalCode !== null) {
+        throw new Error(
+          `a process exited (${command.child.exitCode ?? command.child.signalCode}):\n` +
+            `${command.stdout().slice(-3000)}\n${command.stderr().slice(-3000)}`,
+        );
+      }
+    }
+  };
   const readyz = async () => {
+    expectAlive();
     const response = await fetch(`${stack.gateway.url}/readyz`, {
       signal: AbortSignal.timeout(ANSWER_BOUND_MS),
     });
@@ -364,10 +376,7 @@ describe('PostgreSQL restart and failover under load', () => {
     measured.requests = answers.length;
     measured.unavailable = answers.filter((a) => a.status === 503).length;
     measured.slowest_answer_ms = Math.max(...answers.map((a) => a.ms));
-    for (const command of [stack.gateway.command, ...managers, agent.command]) {
-      expect(command.child.exitCode).toBeNull();
-      expect(command.child.signalCode).toBeNull();
-    }
+    expectAlive();
     expect(stack.gateway.command.stdout()).not.toMatch(/"level":(50|60).*(uncaught|unhandled)/i);
     await waitForLog(agent.command, 'connected to the gateway');
   });
