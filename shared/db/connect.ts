@@ -1,6 +1,7 @@
 // Opens the postgres.js pool every program uses, set up to ride through a database restart or
 // failover: connections are made again on demand, soon after the server is back.
 import postgres from 'postgres';
+import { guardTransactions } from './transaction-guard.js';
 
 export type Sql = postgres.Sql;
 /** A pool or a transaction: what a query helper needs. */
@@ -26,7 +27,7 @@ export function reconnectDelay(retries: number): number {
 }
 
 export function connect(url: string, options: ConnectOptions = {}): Sql {
-  return postgres(url, {
+  const sql = postgres(url, {
     max: options.max ?? 10,
     idle_timeout: 60,
     // A server that does not answer (an address nobody holds after a failover) fails the queries
@@ -36,4 +37,5 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'commander' },
   });
+  return guardTransactions(sql);
 }

@@ -15,7 +15,7 @@ import { type KubeApi, startKubeApi } from '../support/kube-api.js';
 import { createPostgresServer, type PostgresServer, waitUntilAccepting } from '../support/postgres-server.js';
 import type { RunningCommand } from '../support/process.js';
 import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.js';
-import { type AgentInstance, AgentStack, eventually, waitForLog } from './agent-stack.js';
+import { type AgentInstance, AgentStack, eventually, rawTunnelUpgrade, waitForLog } from './agent-stack.js';
 import { api, sleep } from './helpers.js';
 
 /** The Done-when of the issue: everything is back within this long after the database is. */
@@ -222,6 +222,8 @@ describe('PostgreSQL restart and failover under load', () => {
       20,
     );
     const seqBefore = Math.max(0, ...readOutbox().keys());
+    // Never used yet, so no gateway has it cached: checking it needs the database.
+    const { token: unseen } = await createToken(sql, workspaceId, `unseen-${name}`, 'operator');
     const stoppedAt = Date.now();
     await stop();
 
@@ -241,6 +243,11 @@ describe('PostgreSQL restart and failover under load', () => {
         ? true
         : undefined,
     );
+    // A tunnel too is refused with 503 UNAVAILABLE, not 500.
+    expect(await rawTunnelUpgrade(stack.gateway.url, unseen, clusterId, '127.0.0.1:1')).toMatchObject({
+      status: 503,
+      code: 'UNAVAILABLE',
+    });
     // The agent goes on: drift is repaired and reported, telemetry sampled, all into its outbox.
     expect(kube.remove('v1', 'ConfigMap', 'app', 'cm-1')).toBe(true);
     await eventually('drift repaired', () => (kube.get('v1', 'ConfigMap', 'app', 'cm-1') ? true : undefined));
