@@ -3,10 +3,12 @@
 // a DNS name or a load balancer does). Under API load, agent traffic (telemetry, reports) and
 // running tasks: /readyz and the API answer 503 while it is gone (never 500, never a hang),
 // everything recovers within 10 s of its return, no task is lost or runs twice, what the agent
-// sent meanwhile is stored, LISTEN works again, and no process falls over.
+// sent meanwhile is stored, LISTEN works again (and what it missed is caught up), and no process
+// falls over.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { revokeAgent } from '../../shared/agent-revocation.js';
 import { connect, type Sql } from '../../shared/db/connect.js';
 import { createToken } from '../../shared/tokens.js';
 import { ensureWorkspace } from '../../shared/workspaces.js';
@@ -49,6 +51,9 @@ describe('PostgreSQL restart and failover under load', () => {
   let managers: RunningCommand[];
   let agent: AgentInstance;
   let clusterId: string;
+  /** An agent whose key is revoked while no gateway can hear of it (during the failover). */
+  let revokedAgent: AgentInstance;
+  let revokedCluster: string;
   let workspaceId: string;
   const answers: Answer[] = [];
   let loading = true;
@@ -98,6 +103,8 @@ describe('PostgreSQL restart and failover under load', () => {
         '1',
       ],
     });
+    revokedCluster = await stack.createCluster([]);
+    revokedAgent = await stack.startAgent(revokedCluster, { allow: [] });
     const desired = [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'app' } },
       ...[0, 1, 2].map((i) => ({
@@ -366,10 +373,18 @@ describe('PostgreSQL restart and failover under load', () => {
         // The new primary holds the same data (as a promoted replica does) at another address.
         standby = await primary.copy();
         await standby.start();
+        // Revoked on the new primary before any gateway reaches it: its notification is lost.
+        const direct = connect(standby.url(), { max: 1 });
+        expect(await revokeAgent(direct, revokedCluster)).toBe(true);
+        await direct.end();
         relay.switchTo(standby.port);
         return standby.url();
       },
     );
+    // The gateway looked for keys revoked while it was not listening, and closed that session.
+    await waitForLog(revokedAgent.command, 'the gateway revoked this agent; enroll it again', {
+      timeoutMs: RECOVERY_MS,
+    });
   }, 180_000);
 
   it('answered every request with 200 or 503 UNAVAILABLE, in bounded time, and no process fell over', async () => {

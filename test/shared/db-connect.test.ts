@@ -35,9 +35,9 @@ describe('database pool', () => {
         );
       const error = await failed;
       expect(isDatabaseUnavailable(error), String(error)).toBe(true);
-      // The deferred write would run on the next turns of the event loop: let them pass.
+      // The driver's deferred write was scheduled before `begin` rejected; immediates run in
+      // order, so once this one ran, that one did (and an uncaught TypeError fails the run).
       await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setTimeout(resolve, 50));
       // postgres.js may hand the session's last error to the first query on the connection it
       // makes again (57P01, answered 503 like any outage): the pool answers after that.
       const [answer] = await retryWhileUnavailable(
