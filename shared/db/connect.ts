@@ -1,6 +1,7 @@
 // Opens the postgres.js pool every program uses, set up to ride through a database restart or
 // failover: connections are made again on demand, soon after the server is back.
 import postgres from 'postgres';
+import { socketFactory } from './socket.js';
 import { guardTransactions } from './transaction-guard.js';
 
 export type Sql = postgres.Sql;
@@ -34,6 +35,8 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     // waiting on it after this long, answered 503, instead of holding requests.
     connect_timeout: 10,
     backoff: reconnectDelay,
+    // Not in postgres.js's types, but an option it documents and reads.
+    ...({ socket: socketFactory() } as object),
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'commander' },
   });

@@ -1,6 +1,8 @@
 // The pool every program uses survives its connections dying under it: a transaction whose
 // connection is ended by the server rejects (the process does not crash on the driver's deferred
-// ROLLBACK; vitest fails a run on any uncaught exception), and the pool answers again.
+// ROLLBACK; vitest fails a run on any uncaught exception), and the pool answers again; a proxy
+// with no server behind it fails queries instead of holding them.
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, reconnectDelay, type Sql } from '../../shared/db/connect.js';
 import { isDatabaseUnavailable, retryWhileUnavailable } from '../../shared/db/health.js';
@@ -51,6 +53,30 @@ describe('database pool', () => {
         () => true,
       );
       expect(two).toBe(2);
+    }
+  });
+
+  it('fails a query when a proxy accepts and closes the connection with no server behind it', async () => {
+    const accepted = new Set<Socket>();
+    const proxy = createServer((socket) => {
+      accepted.add(socket);
+      socket.on('error', () => {});
+      socket.end();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    const behindProxy = connect(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
+    try {
+      // Before, postgres.js reconnected at once, forever, and this query never settled.
+      const error = await behindProxy`select 1`.then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      expect(isDatabaseUnavailable(error), String(error)).toBe(true);
+    } finally {
+      await behindProxy.end({ timeout: 1 });
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 
