@@ -4,9 +4,10 @@
 import type postgres from 'postgres';
 
 /**
- * Errors of a query whose connection is gone: a socket error, or the server ending the session
- * (57P01 admin_shutdown, 57P02 crash_shutdown). Deliberately narrower than isDatabaseUnavailable:
- * on any of these the connection closes, which rejects the transaction (see below).
+ * Errors of a query whose connection is gone: the socket failed or closed (a server that ends the
+ * session, 57P01 on a shutdown, closes it too, and the query sees CONNECTION_CLOSED). On each of
+ * these the connection closes, which rejects the transaction (see below). A server error on a
+ * live connection is not among them: that transaction must still be rolled back.
  */
 const CONNECTION_GONE = new Set([
   'CONNECTION_CLOSED',
@@ -14,8 +15,6 @@ const CONNECTION_GONE = new Set([
   'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
-  '57P01',
-  '57P02',
 ]);
 
 /**
