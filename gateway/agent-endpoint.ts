@@ -88,12 +88,13 @@ export class AgentEndpoint {
       const local = this.sessions.get(taken.cluster_id);
       if (local && local.sessionId !== taken.session_id) void this.dropIfReplaced(local);
     });
-    const onRevoked = await sql.listen(AGENT_REVOKED_CHANNEL, (clusterId) => {
-      const local = this.sessions.get(clusterId);
-      if (local) this.drop(local, CloseCode.revoked, 'the agent key was revoked');
-      for (const entry of this.moving)
-        if (entry.clusterId === clusterId) this.drop(entry, CloseCode.revoked, 'the agent key was revoked');
-    });
+    const onRevoked = await sql.listen(
+      AGENT_REVOKED_CHANNEL,
+      (clusterId) => this.dropRevokedAgent(clusterId),
+      // Also each time the listening connection is back after the database went away: a key
+      // revoked meanwhile sent a notice nobody heard.
+      () => void this.dropRevoked(),
+    );
     // A new desired revision stored through any replica: nudge the agent if it is ours.
     const onRevision = await sql.listen(REVISION_CHANNEL, (payload) => {
       const [clusterId, text] = payload.split(':');
@@ -249,6 +250,27 @@ export class AgentEndpoint {
       );
       void this.recordDisconnect(clusterId, sessionId);
     });
+  }
+
+  /** Drops the sessions of this replica whose agent key is revoked. */
+  /** Closes the agent's session here, and its moving one (still carrying tunnels) too. */
+  private dropRevokedAgent(clusterId: string): void {
+    const local = this.sessions.get(clusterId);
+    if (local) this.drop(local, CloseCode.revoked, 'the agent key was revoked');
+    for (const entry of this.moving)
+      if (entry.clusterId === clusterId) this.drop(entry, CloseCode.revoked, 'the agent key was revoked');
+  }
+
+  private async dropRevoked(): Promise<void> {
+    const ids = [...new Set([...this.sessions.keys(), ...[...this.moving].map((entry) => entry.clusterId)])];
+    if (ids.length === 0) return;
+    try {
+      const rows = await this.options.sql<{ cluster_id: string }[]>`
+        select cluster_id from agents where cluster_id = any(${ids}::uuid[]) and revoked_at is not null`;
+      for (const { cluster_id } of rows) this.dropRevokedAgent(cluster_id);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not check for agent keys revoked while unlistened');
+    }
   }
 
   /**

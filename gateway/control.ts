@@ -5,6 +5,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Encryptor } from '../shared/crypto.js';
 import type { Queryable, Sql } from '../shared/db/connect.js';
+import { retryWhileUnavailable, UNAVAILABLE_RETRY_MS } from '../shared/db/health.js';
 import type { Logger } from '../shared/logger.js';
 import { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
@@ -67,6 +68,12 @@ export class ControlChannel {
   private readonly decoder = new MessageDecoder(MAX_AGENT_MESSAGE);
   /** Pulls and entries taken on and not finished yet (at most about CONTROL_BACKLOG). */
   private busy = 0;
+  /**
+   * Set once an outbox entry could not be stored: the entries after it are neither stored nor
+   * acknowledged on this stream. Stored after a gap, a later entry would make the earlier one
+   * look like a replay (storeOnce) when it comes again, and it would be lost.
+   */
+  private entryUnstored = false;
 
   constructor(
     private readonly clusterId: string,
@@ -181,11 +188,18 @@ export class ControlChannel {
 
   private storeSample({ seq, sample }: Telemetry): void {
     const stored = new Promise<void>((resolve) => {
-      this.options.telemetry.add(this.clusterId, sample, (outcome) => {
-        // A failed write stays in the agent's outbox and comes again after a reconnect.
-        if (outcome === 'failed') resolve();
-        else this.ack(seq).then(resolve);
-      });
+      let delay: number = UNAVAILABLE_RETRY_MS.first;
+      const attempt = () =>
+        this.options.telemetry.add(this.clusterId, sample, (outcome) => {
+          if (outcome === 'stored' || outcome === 'refused') return void this.ack(seq).then(resolve);
+          // The database is away: try again while the session lasts (the stream's backlog bounds
+          // how many wait). Unacknowledged, a sample stays in the agent's outbox and comes again
+          // after a reconnect; a write that failed for another reason waits for that.
+          if (outcome === 'failed' || this.stream.destroyed) return resolve();
+          setTimeout(attempt, delay);
+          delay = Math.min(delay * 2, UNAVAILABLE_RETRY_MS.max);
+        });
+      attempt();
     });
     this.track(stored);
   }
@@ -206,17 +220,35 @@ export class ControlChannel {
     this.track(this.ack(message.seq));
   }
 
-  /** Stores an outbox entry once and acknowledges it (a replay is acknowledged unstored). */
+  /**
+   * Stores an outbox entry once and acknowledges it (a replay is acknowledged unstored). While the
+   * database is away the entry waits for it, and the entries after it wait behind it, in order.
+   */
   private storeEntry(seq: number, store: (tx: Queryable) => Promise<void>): void {
     this.entries = this.entries.then(async () => {
+      if (this.entryUnstored) return;
       try {
-        await storeOnce(this.options.sql, this.clusterId, seq, store);
+        await retryWhileUnavailable(
+          () => storeOnce(this.options.sql, this.clusterId, seq, store),
+          () => !this.stream.destroyed,
+          (error, attempt) => {
+            if (attempt === 1)
+              this.options.logger.warn(
+                { err: error, cluster_id: this.clusterId, seq },
+                'agent report waits for the database',
+              );
+          },
+        );
       } catch (error) {
-        // Not acknowledged: the agent sends it again after its next reconnect.
+        // Not acknowledged: the agent sends it, and what came after it, again after its next
+        // reconnect, which closing the session brings about (if it is not closed already).
+        this.entryUnstored = true;
         this.options.logger.error(
           { err: error, cluster_id: this.clusterId, seq },
-          'could not store an agent report',
+          'could not store an agent report; closing the session so that the agent sends it again',
         );
+        if (!this.stream.destroyed)
+          this.session.close(new MuxError('internal_error', 'could not store a report'));
         return;
       }
       await this.ack(seq);

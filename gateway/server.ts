@@ -11,7 +11,8 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { CommanderError, type ErrorCode, errorBody } from '../shared/errors.js';
+import { isDatabaseUnavailable } from '../shared/db/health.js';
+import { CommanderError, type ErrorCode, errorBody, errorCatalogue } from '../shared/errors.js';
 import { signingKeyLoader } from '../shared/signing-key.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
@@ -203,6 +204,13 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
     // Work refused for load (BUSY) or while starting and stopping (NOT_READY) is worth retrying.
     if (error.status === 503) reply.header('retry-after', '5');
     return reply.status(error.status).send(errorBody(error.code, error.message, error.details));
+  }
+  if (isDatabaseUnavailable(error)) {
+    // The database is restarting or failing over: a 503 the client may retry once it is back
+    // (the pool reconnects on its own), not a 500 that blames the request or the gateway.
+    request.log.warn({ err: error }, 'request refused: the database is unreachable');
+    reply.header('retry-after', '1');
+    return reply.status(503).send(errorBody('UNAVAILABLE', errorCatalogue.UNAVAILABLE.message));
   }
   if (error.validation) {
     const { message, details } = describeIssues(

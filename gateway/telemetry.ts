@@ -3,14 +3,16 @@
 // the database refuses fails only itself: the batch is halved until it is alone.
 
 import type { Sql } from '../shared/db/connect.js';
+import { isDatabaseUnavailable } from '../shared/db/health.js';
 import type { Logger } from '../shared/logger.js';
 import type { TelemetrySample } from '../shared/wire/control.js';
 
 /**
  * `stored`; `refused`: the database will never take this sample (acknowledge it all the same,
- * or the agent replays it forever); `failed`: not now (the database is away), try again later.
+ * or the agent replays it forever); `unavailable`: the database is away, try again soon;
+ * `failed`: not now, for another reason (the agent replays it after its next reconnect).
  */
-export type StoreOutcome = 'stored' | 'refused' | 'failed';
+export type StoreOutcome = 'stored' | 'refused' | 'unavailable' | 'failed';
 
 interface Pending {
   clusterId: string;
@@ -128,6 +130,13 @@ export class TelemetryWriter {
           );
         }
         return 'refused';
+      }
+      if (isDatabaseUnavailable(error)) {
+        this.logger.warn(
+          { err: error, samples: batch.length },
+          'could not store telemetry: database unreachable',
+        );
+        return 'unavailable';
       }
       this.logger.error({ err: error, samples: batch.length }, 'could not store telemetry');
       return 'failed';

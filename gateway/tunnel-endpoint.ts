@@ -13,7 +13,8 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Actor, AuditWriter } from '../shared/audit.js';
 import type { Sql } from '../shared/db/connect.js';
-import { answerCodeOf, apiCodeOf, CommanderError, errorBody } from '../shared/errors.js';
+import { isDatabaseUnavailable } from '../shared/db/health.js';
+import { answerCodeOf, apiCodeOf, CommanderError, errorBody, errorCatalogue } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Session } from '../shared/mux/session.js';
 import type { MuxStream } from '../shared/mux/stream.js';
@@ -203,8 +204,17 @@ export class TunnelEndpoint {
     }
   }
 
-  /** Ours, not the caller's: logged, and answered 500 if the socket still can be. */
+  /**
+   * Ours, not the caller's: logged, and answered 500 if the socket still can be; 503 UNAVAILABLE
+   * when the database is away (a restart or failover), as the API answers then.
+   */
   private failed(socket: Duplex, error: unknown): void {
+    if (isDatabaseUnavailable(error)) {
+      this.options.logger.warn({ err: error }, 'tunnel refused: the database is unreachable');
+      const json = JSON.stringify(errorBody('UNAVAILABLE', errorCatalogue.UNAVAILABLE.message));
+      answerUpgrade(socket, 503, { 'Retry-After': '1' }, { reason: 'UNAVAILABLE', json });
+      return;
+    }
     this.options.logger.error({ err: error }, 'tunnel upgrade failed');
     const json = JSON.stringify(errorBody('INTERNAL', 'internal error'));
     answerUpgrade(socket, 500, {}, { reason: 'INTERNAL', json });

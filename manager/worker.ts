@@ -1,17 +1,25 @@
 // One manager replica: single-threaded by design, it runs one task at a time. It wakes on
-// NOTIFY when a task is queued, polls as a fallback, and renews its lease while a task runs.
+// NOTIFY when a task is queued, polls as a fallback, and renews its lease while a task runs
+// (lease.ts: when the database is away, the task stops before its lease can expire).
 import type { Queryable, Sql } from '../shared/db/connect.js';
+import { retryWhileUnavailable } from '../shared/db/health.js';
 import type { Logger } from '../shared/logger.js';
+import { Lease } from './lease.js';
 import type { Task, TaskKind, TaskQueue } from './queue.js';
+import { TaskLog } from './task-log.js';
 
 export interface TaskContext {
   task: Task;
   /**
-   * Appends a line to the task's log (secrets masked), in call order. Awaiting it is optional: a
-   * failed append is also reported in the process log, never left as an unhandled rejection.
+   * Appends a line to the task's log (secrets masked), in call order. Never rejects: while the
+   * database is away the line is kept and written later; a failed append is reported in the
+   * process log.
    */
   log(line: string): Promise<void>;
-  /** Aborted when the lease is lost or the task is cancelled: stop as soon as you can. */
+  /**
+   * Aborted when the lease is lost, cannot be renewed in time (the database is away) or the task
+   * is cancelled: stop as soon as you can, and do nothing more to the cluster.
+   */
   signal: AbortSignal;
   /** This replica's name. */
   replica: string;
@@ -45,12 +53,17 @@ export class Worker {
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
-  private current: AbortController | undefined;
+  private current: Lease | undefined;
 
   constructor(private readonly options: WorkerOptions) {}
 
   async start(): Promise<void> {
-    const listener = await this.options.sql.listen('commander_tasks', () => this.wake?.());
+    const listener = await this.options.sql.listen(
+      'commander_tasks',
+      () => this.wake?.(),
+      // Also after the listening connection came back: tasks queued meanwhile sent no notice.
+      () => this.wake?.(),
+    );
     this.unlisten = listener.unlisten;
     this.running = this.loop();
   }
@@ -69,6 +82,8 @@ export class Worker {
     const pollMs = this.options.pollMs ?? 5000;
     while (!this.stopped) {
       let task: Task | undefined;
+      // The lease a claim gives lasts at least this long from the moment it was sent (lease.ts).
+      const claimedAt = performance.now();
       try {
         task = await queue.claim(Object.keys(this.options.handlers) as TaskKind[]);
       } catch (error) {
@@ -76,10 +91,11 @@ export class Worker {
       }
       if (task) {
         try {
-          await this.run(task);
+          await this.run(task, claimedAt);
         } catch (error) {
-          // The outcome was not recorded (the database went away): the task keeps its lease,
-          // which expires, and then it runs again here or on another replica.
+          // The outcome was not recorded (the replica is stopping while the database is away, or
+          // an unexpected error): the task keeps its lease, which expires, and then it runs again
+          // here or on another replica.
           logger.error(
             { err: error, task_id: task.id, kind: task.kind },
             'recording the outcome of a task failed; it runs again once its lease expires',
@@ -105,47 +121,17 @@ export class Worker {
   }
 
   /** Runs one task; throws only when its outcome could not be recorded. */
-  private async run(task: Task): Promise<void> {
+  private async run(task: Task, claimedAt: number): Promise<void> {
     const { queue, logger } = this.options;
-    const controller = new AbortController();
-    this.current = controller;
-    const lease: { state: 'held' | 'lost' | 'cancel' } = { state: 'held' };
-    const heartbeat = setInterval(
-      () => {
-        queue.renew(task.id).then(
-          (state) => {
-            lease.state = state;
-            if (state !== 'held') controller.abort(new Error(state === 'lost' ? 'lease lost' : 'cancelled'));
-          },
-          (error: unknown) => logger.warn({ err: error, task_id: task.id }, 'lease renewal failed'),
-        );
-      },
-      Math.max(100, Math.floor(queue.leaseMs / 3)),
-    );
+    const lease = new Lease(queue, task.id, claimedAt, logger);
+    this.current = lease;
     const secrets: string[] = [];
     const mask = (text: string) => this.mask(text, secrets);
-    // Lines are appended in order, one write at a time; the lines that arrive while a write is in
-    // flight go together in the next one (a chatty installer costs a few row updates, not one per
-    // line). A failed write is reported here, so callers that do not await never leave a
-    // rejection unhandled.
-    let batch: string[] = [];
-    let batchWritten: Promise<void> | undefined;
-    let written: Promise<void> = Promise.resolve();
-    const log = (line: string): Promise<void> => {
-      batch.push(`${new Date().toISOString()} ${mask(line)}\n`);
-      if (!batchWritten) {
-        batchWritten = written.then(() => {
-          const text = batch.join('');
-          batch = [];
-          batchWritten = undefined;
-          return queue.appendLog(task.id, text);
-        });
-        written = batchWritten.catch((error: unknown) =>
-          logger.warn({ err: error, task_id: task.id }, 'appending to the task log failed'),
-        );
-      }
-      return batchWritten;
-    };
+    const taskLog = new TaskLog(
+      (text) => queue.appendLog(task.id, text),
+      (error) => logger.warn({ err: error, task_id: task.id }, 'appending to the task log failed'),
+    );
+    const log = (line: string) => taskLog.add(`${new Date().toISOString()} ${mask(line)}\n`);
     logger.info(
       { task_id: task.id, kind: task.kind, cluster_id: task.cluster_id, attempt: task.attempts },
       'task started',
@@ -157,37 +143,59 @@ export class Worker {
       await handler({
         task,
         log,
-        signal: controller.signal,
+        signal: lease.signal,
         replica: queue.owner,
         secret: (value) => secrets.push(value),
       });
-      if (controller.signal.aborted) throw controller.signal.reason;
+      if (lease.signal.aborted) throw lease.signal.reason;
     } catch (error) {
       failure = { error };
     } finally {
-      clearInterval(heartbeat);
+      lease.stop();
       this.current = undefined;
     }
-    await written;
+    const state = lease.current;
+    if (failure && (state === 'lost' || state === 'unconfirmed' || this.stopped)) {
+      const reason = mask(failure.error instanceof Error ? failure.error.message : String(failure.error));
+      logger.warn({ task_id: task.id, reason }, 'task abandoned; it runs again once its lease expires');
+      return;
+    }
+    // The handler is done acting on the cluster; what is left is to record how it ended. While
+    // the database is away that waits for it (as long as this replica runs): the records are
+    // guarded by lease_owner, so if the lease expired meanwhile and another replica took the
+    // task, they change nothing and the task runs there again.
+    const keepTrying = () => !this.stopped;
+    const onRetry = (error: unknown, attempt: number) => {
+      if (attempt === 1)
+        logger.warn({ err: error, task_id: task.id }, 'waiting for the database to record the task');
+    };
+    const record = <T>(work: () => Promise<T>) => retryWhileUnavailable(work, keepTrying, onRetry);
     if (!failure) {
-      if (await queue.succeed(task.id)) logger.info({ task_id: task.id, kind: task.kind }, 'task succeeded');
+      await taskLog.flush(keepTrying);
+      if (await record(() => queue.succeed(task.id))) {
+        logger.info({ task_id: task.id, kind: task.kind }, 'task succeeded');
+      } else {
+        logger.warn({ task_id: task.id }, 'task finished after its lease was taken over; not recorded');
+      }
       return;
     }
     const { error } = failure;
     const message = mask(error instanceof Error ? error.message : String(error));
-    if (lease.state === 'lost' || this.stopped) {
-      logger.warn({ task_id: task.id, reason: message }, 'task abandoned; another replica takes it over');
-    } else if (lease.state === 'cancel') {
-      await log(`cancelled: ${message}`).catch(() => {}); // reported by log itself
-      await queue.cancelled(task.id);
+    if (state === 'cancel') {
+      await log(`cancelled: ${message}`);
+      await taskLog.flush(keepTrying);
+      await record(() => queue.cancelled(task.id));
     } else {
-      await log(`failed: ${message}`).catch(() => {}); // reported by log itself
+      await log(`failed: ${message}`);
+      await taskLog.flush(keepTrying);
       const onFailed = this.options.onFailed;
-      const result = await queue.fail(
-        task,
-        message,
-        !(error instanceof PermanentError),
-        onFailed && ((tx) => onFailed(tx, task, message)),
+      const result = await record(() =>
+        queue.fail(
+          task,
+          message,
+          !(error instanceof PermanentError),
+          onFailed && ((tx) => onFailed(tx, task, message)),
+        ),
       );
       logger.warn({ task_id: task.id, kind: task.kind, result, reason: message }, 'task failed');
     }

@@ -22,6 +22,7 @@ export const errorCatalogue = {
   INVALID_VALUES: { status: 422, message: "the values do not match the template version's params" },
   NOT_READY: { status: 503, message: 'not ready' },
   BUSY: { status: 503, message: 'too much work in progress; retry in a few seconds' },
+  UNAVAILABLE: { status: 503, message: 'the database is unreachable; retry in a few seconds' },
   UPGRADE_REQUIRED: { status: 426, message: 'this endpoint speaks WebSocket only' },
   TARGET_NOT_ALLOWED: { status: 403, message: 'the target is not allowed' },
   AGENT_OFFLINE: { status: 503, message: 'the cluster has no agent connected' },
