@@ -102,7 +102,11 @@ export async function runTunnel(flags: Flags): Promise<void> {
           socket.resetAndDestroy();
         });
         socket.on('error', () => tunnel.destroy());
-        socket.on('close', () => tunnel.destroy());
+        // Closed after both ways ended: the tunnel still sends what it queued, its FIN after the
+        // last byte (destroying it would reset the stream and lose that). Else it is reset, as TCP.
+        socket.on('close', () => {
+          if (!(socket.readableEnded && socket.writableFinished)) tunnel.destroy();
+        });
       },
       (error: Error) => {
         const code = error instanceof TunnelClientError ? error.code : 'tunnel_failed';

@@ -62,7 +62,8 @@ describe('tunnel through a real agent', () => {
       AgentStack.start(),
       echoServer(),
       sinkServer(),
-      earlyEnderServer(16 * MiB),
+      // Slow enough that `commander tunnel` still holds queued bytes when its local side closes.
+      earlyEnderServer(4 * MiB),
       freePort(),
     ]);
     const targets = [echoTarget(), sinkTarget(), earlyEnderTarget(), pgTarget, `127.0.0.1:${sshdPort}`];
