@@ -59,12 +59,14 @@ export function TemplateScreen({ id }: { id: string }) {
   const [draft, setDraft] = useState<Draft>(draftOf(undefined));
   const [section, setSection] = useState('cluster_configuration');
   const [sample, setSample] = useState('{}');
+  // The sample values follow the schema's defaults until the person edits them.
+  const [sampleEdited, setSampleEdited] = useState(false);
   const submit = useSubmit();
 
   useEffect(() => {
     if (isNew || version.data) {
       setDraft(draftOf(version.data));
-      setSample(JSON.stringify(initialValues(version.data?.params ?? []), null, 2));
+      setSampleEdited(false);
     }
   }, [version.data, isNew]);
 
@@ -76,6 +78,10 @@ export function TemplateScreen({ id }: { id: string }) {
       return { error: `not JSON: ${(err as Error).message}` };
     }
   }, [draft.params]);
+
+  useEffect(() => {
+    if (params.value && !sampleEdited) setSample(JSON.stringify(initialValues(params.value), null, 2));
+  }, [params.value, sampleEdited]);
 
   const preview = useMemo(() => {
     let values: FormValues;
@@ -212,7 +218,10 @@ export function TemplateScreen({ id }: { id: string }) {
               rows={4}
               spellcheck={false}
               value={sample}
-              onInput={(e) => setSample((e.target as HTMLTextAreaElement).value)}
+              onInput={(e) => {
+                setSampleEdited(true);
+                setSample((e.target as HTMLTextAreaElement).value);
+              }}
             />
           )}
         </Field>
