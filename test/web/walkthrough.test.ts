@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../e2e/agent-stack.js';
 import { api } from '../e2e/helpers.js';
 import { startTemplateStack, type TemplateStack, templateStackRunnable } from '../e2e/template-stack.js';
@@ -94,12 +94,12 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     admin = (
       await stack.processes.run(['token', 'create', '--workspace', 'fleet', '--role', 'admin'], stack.env)
     ).stdout.trim();
-    await stack.startManager('web-test');
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(30_000);
     // Full page loads; live updates must not need one.
     page.on('load', () => fullLoads++);
+    page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
   });
 
   afterAll(async () => {
@@ -113,8 +113,34 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     await stack?.stop();
   });
 
+  // A failed step leaves a picture of where the page was.
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail' && page) await shot(page, 'failed').catch(() => {});
+  });
+
   const clusterApi = async () =>
     (await api(stack.gateway, 'GET', `/api/v1/clusters/${clusterId}`, { token: stack.token })).body;
+
+  /** Rejects, with the tasks' logs, once the cluster lands in a failed status; ends with `watch.done`. */
+  const watch = { done: false };
+  const failsFirst = () =>
+    eventually(
+      'a failed status or the end of the wait',
+      async () => {
+        if (watch.done) return '';
+        const cluster = await clusterApi();
+        if (!['creation_failed', 'change_failed', 'configuration_error'].includes(cluster.status))
+          return undefined;
+        const tasks = (
+          await api(stack.gateway, 'GET', `/api/v1/tasks?cluster_id=${clusterId}`, { token: stack.token })
+        ).body as { log: string }[];
+        return `the cluster became ${cluster.status}: ${tasks.map((t) => t.log).join('\n')}`;
+      },
+      240_000,
+      500,
+    ).then((failure) => {
+      if (failure) throw new Error(failure);
+    });
 
   it('signs in with an API token; a wrong one is refused beside the field', async () => {
     await page.goto(stack.gateway);
@@ -130,7 +156,7 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     expect(page.url()).not.toContain(admin);
     expect(await page.evaluate("sessionStorage.getItem('commander.token')")).toBe(admin);
     await shot(page, 'clusters-empty');
-  });
+  }, 240_000);
 
   it('creates a catalog and a record through the forms', async () => {
     await page.getByRole('link', { name: 'Inventory' }).click();
@@ -146,7 +172,7 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     await page.getByRole('button', { name: 'Add record' }).click();
     await page.getByRole('cell', { name: stack.ns.nsAddress }).waitFor();
     await shot(page, 'catalog-record');
-  });
+  }, 240_000);
 
   it('creates a template with a version, previewed in the browser by the template engine', async () => {
     await page.getByRole('link', { name: 'Templates' }).click();
@@ -165,7 +191,7 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     await page.getByRole('button', { name: 'Create template' }).click();
     await page.getByRole('heading', { name: 'static-slot' }).waitFor();
     expect(await page.getByLabel('Version').locator('option').first().textContent()).toContain('v1');
-  });
+  }, 240_000);
 
   it('creates a cluster through the parameters form and watches it reach in_sync without reloading', async () => {
     await page.getByRole('link', { name: 'Clusters' }).click();
@@ -188,15 +214,24 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     await page.getByRole('heading', { name: 'web-1' }).waitFor();
     clusterId = page.url().split('/clusters/')[1]?.split('/')[0] ?? '';
     expect(clusterId).toMatch(/^[0-9a-f-]{36}$/);
-    // The master trusts the key pair Commander generated for this cluster.
+    // The master trusts the key pair Commander generated for this cluster; then the manager
+    // starts and takes the install.
     stack.authorize((await clusterApi()).ssh_public_key);
+    await stack.startManager('web-test');
     const loadsBefore = fullLoads;
-    await page.locator('.status-line .badge', { hasText: 'Ready' }).waitFor({ timeout: 120_000 });
+    try {
+      await Promise.race([
+        page.locator('.status-line .badge', { hasText: 'Ready' }).waitFor({ timeout: 120_000 }),
+        failsFirst(),
+      ]);
+    } finally {
+      watch.done = true;
+    }
     await page.locator('.status-line .badge', { hasText: 'Connected' }).waitFor({ timeout: 60_000 });
     expect((await clusterApi()).status).toBe('in_sync');
     expect(fullLoads).toBe(loadsBefore);
     await shot(page, 'cluster-in-sync');
-  });
+  }, 240_000);
 
   it("draws the cluster's telemetry charts", async () => {
     await page.locator('.chart canvas').first().waitFor({ timeout: 60_000 });
@@ -204,14 +239,14 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     const samples = await page.locator('.chart [role="img"]').first().getAttribute('aria-label');
     expect(samples).toMatch(/[1-9]\d* samples/);
     await shot(page, 'cluster-telemetry');
-  });
+  }, 240_000);
 
   it('follows the install task’s log', async () => {
     await page.getByRole('link', { name: 'Tasks' }).click();
     await page.getByRole('button', { name: /install/ }).click();
     await page.locator('pre.log', { hasText: 'installer started' }).waitFor();
     await shot(page, 'task-log');
-  });
+  }, 240_000);
 
   it('saves a destructive change, approves its change request, and the change is applied', async () => {
     await page.getByRole('link', { name: 'Configuration' }).click();
@@ -241,7 +276,7 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
       })
     ).body;
     expect(requests[0]).toMatchObject({ status: 'completed', approved_by: expect.any(String) });
-  });
+  }, 240_000);
 
   it('lists the fleet with its status words, and audits what the browser did', async () => {
     await page.getByRole('link', { name: 'Clusters', exact: true }).click();
@@ -251,7 +286,7 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('cell', { name: 'approve' }).waitFor();
     await shot(page, 'audit');
-  });
+  }, 240_000);
 
   it('creates a token, shows it once, and revokes it', async () => {
     await page.getByRole('link', { name: 'Tokens' }).click();
@@ -273,11 +308,11 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
       const after = await api(stack.gateway, 'GET', '/api/v1/clusters', { token: secret });
       return after.status === 401 ? true : undefined;
     });
-  });
+  }, 240_000);
 
   it('signs out and forgets the token', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();
     expect(await page.evaluate("sessionStorage.getItem('commander.token')")).toBeNull();
-  });
+  }, 240_000);
 });

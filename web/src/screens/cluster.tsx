@@ -279,7 +279,10 @@ function Configuration({ cluster, onSaved }: { cluster: Cluster; onSaved: () => 
             <ParamsForm
               params={version.data.params}
               values={values}
-              onChange={setValues}
+              onChange={(next) => {
+                setValues(next);
+                setProblems({});
+              }}
               errors={errors}
               previous={chosen === versionId ? cluster.values : undefined}
               clusterId={cluster.id}

@@ -92,7 +92,7 @@ export function CreateCluster() {
                   .filter((v) => !v.unusable)
                   .map((v) => (
                     <option key={v.id} value={v.id}>
-                      {`v${v.version}${v.name ? ` ${v.name}` : ''}${v.comment ? ` — ${v.comment}` : ''}`}
+                      {`v${v.version}${v.name && v.name !== `v${v.version}` ? ` ${v.name}` : ''}${v.comment ? ` — ${v.comment}` : ''}`}
                     </option>
                   ))}
               </select>
@@ -121,7 +121,10 @@ export function CreateCluster() {
             <ParamsForm
               params={version.data.params}
               values={values}
-              onChange={setValues}
+              onChange={(next) => {
+                setValues(next);
+                setProblems({});
+              }}
               errors={fieldErrors}
             />
           </fieldset>

@@ -167,7 +167,15 @@ export function CatalogScreen({ id }: { id: string }) {
       )}
       <form onSubmit={add} class="stack card" aria-labelledby="new-record">
         <h2 id="new-record">New record</h2>
-        <ParamsForm params={catalog.data.schema} values={values} onChange={setValues} errors={errors} />
+        <ParamsForm
+          params={catalog.data.schema}
+          values={values}
+          onChange={(next) => {
+            setValues(next);
+            setProblems({});
+          }}
+          errors={errors}
+        />
         <FormError error={submit.error?.rest(fields.map((f) => `values/${f.key}`))} />
         <div class="actions">
           <button type="submit" class="primary" disabled={submit.busy}>
