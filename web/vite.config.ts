@@ -8,6 +8,8 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/',
   plugins: [preact()],
+  // `npx vite --config web/vite.config.ts`: the API of a running gateway, on the same origin.
+  server: { proxy: { '/api': process.env.COMMANDER_API ?? 'http://127.0.0.1:8080' } },
   build: {
     outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
     emptyOutDir: true,

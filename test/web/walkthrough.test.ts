@@ -284,7 +284,7 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
     await page.getByRole('table', { name: 'Clusters' }).getByText('Ready').waitFor();
     await shot(page, 'fleet');
     await page.getByRole('link', { name: 'Audit log' }).click();
-    await page.getByRole('cell', { name: 'approve' }).waitFor();
+    await page.getByRole('cell', { name: 'approve', exact: true }).waitFor();
     await shot(page, 'audit');
   }, 240_000);
 

@@ -11,7 +11,8 @@ const SERIES: { key: keyof Telemetry; title: string; scale?: number; unit: strin
   { key: 'storage_bytes', title: 'Storage', scale: 1024 ** 3, unit: 'GiB' },
 ];
 
-function Chart({ title, unit, xs, ys }: { title: string; unit: string; xs: number[]; ys: number[] }) {
+function Chart(props: { title: string; unit: string; xs: number[]; ys: number[]; range: [number, number] }) {
+  const { title, unit, xs, ys, range } = props;
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -21,7 +22,8 @@ function Chart({ title, unit, xs, ys }: { title: string; unit: string; xs: numbe
         width: Math.max(260, el.clientWidth),
         height: 160,
         legend: { show: false },
-        scales: { x: { time: true } },
+        // The whole chosen range, however few samples fall in it.
+        scales: { x: { time: true, range: () => range } },
         axes: [{}, { label: unit, size: 60 }],
         series: [{}, { label: title, stroke: '#2563eb', fill: 'rgba(37,99,235,0.12)', width: 2 }],
       },
@@ -29,7 +31,7 @@ function Chart({ title, unit, xs, ys }: { title: string; unit: string; xs: numbe
       el,
     );
     return () => plot.destroy();
-  }, [title, unit, xs, ys]);
+  }, [title, unit, xs, ys, range]);
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
@@ -38,7 +40,8 @@ function Chart({ title, unit, xs, ys }: { title: string; unit: string; xs: numbe
   );
 }
 
-export function TelemetryCharts({ samples }: { samples: Telemetry[] }) {
+/** `range`: the chosen window, in seconds since the epoch. */
+export function TelemetryCharts({ samples, range }: { samples: Telemetry[]; range: [number, number] }) {
   const xs = samples.map((s) => new Date(s.time).getTime() / 1000);
   return (
     <div class="charts">
@@ -48,6 +51,7 @@ export function TelemetryCharts({ samples }: { samples: Telemetry[] }) {
           title={series.title}
           unit={series.unit}
           xs={xs}
+          range={range}
           ys={samples.map((s) => Number(s[series.key]) / (series.scale ?? 1))}
         />
       ))}

@@ -22,8 +22,8 @@ export const AGENT_WORDS: Record<string, [string, string]> = {
 };
 
 export const SYNC_WORDS: Record<string, [string, string]> = {
-  configured: ['Resources in sync', 'ok'],
-  not_configured: ['Resources drifting', 'busy'],
+  configured: ['In sync', 'ok'],
+  not_configured: ['Drifting', 'busy'],
   no_data: ['No data', 'idle'],
 };
 

@@ -98,13 +98,14 @@ const RANGES: [string, number][] = [
 function Overview({ cluster }: { cluster: Cluster }) {
   const now = telemetryOf(cluster);
   const [range, setRange] = useState(3600);
-  const history = useLoad(
-    () =>
-      get<Telemetry[]>(
-        `/clusters/${cluster.id}/telemetry/history?from=${encodeURIComponent(new Date(Date.now() - range * 1000).toISOString())}`,
-      ),
-    [cluster.id, range],
-  );
+  const history = useLoad(async () => {
+    const to = Date.now() / 1000;
+    const from = to - range;
+    const samples = await get<Telemetry[]>(
+      `/clusters/${cluster.id}/telemetry/history?from=${encodeURIComponent(new Date(from * 1000).toISOString())}`,
+    );
+    return { samples, window: [from, to] as [number, number] };
+  }, [cluster.id, range]);
   // Each new sample arrives as a cluster event; the history follows it.
   useEffect(() => history.reload(), [now?.time]);
   return (
@@ -171,8 +172,10 @@ function Overview({ cluster }: { cluster: Cluster }) {
           </select>
         </label>
       </div>
-      {history.data && history.data.length === 0 && <Empty>No telemetry in this range yet.</Empty>}
-      {history.data && history.data.length > 0 && <TelemetryCharts samples={history.data} />}
+      {history.data && history.data.samples.length === 0 && <Empty>No telemetry in this range yet.</Empty>}
+      {history.data && history.data.samples.length > 0 && (
+        <TelemetryCharts samples={history.data.samples} range={history.data.window} />
+      )}
       {now?.components && now.components.length > 0 && (
         <>
           <h2>Components</h2>
