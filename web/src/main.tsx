@@ -56,6 +56,7 @@ function WorkspaceSwitcher() {
     <label class="switcher">
       <span>Workspace</span>
       <select
+        aria-label="Workspace"
         value={current === session.globalToken() ? '' : (current ?? '')}
         onChange={(e) => {
           const token = (e.target as HTMLSelectElement).value;

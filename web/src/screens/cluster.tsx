@@ -163,7 +163,11 @@ function Overview({ cluster }: { cluster: Cluster }) {
         <h2>History</h2>
         <label>
           Time range
-          <select value={range} onChange={(e) => setRange(Number((e.target as HTMLSelectElement).value))}>
+          <select
+            aria-label="Time range"
+            value={range}
+            onChange={(e) => setRange(Number((e.target as HTMLSelectElement).value))}
+          >
             {RANGES.map(([label, seconds]) => (
               <option key={seconds} value={seconds}>
                 {label}

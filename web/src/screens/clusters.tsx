@@ -30,7 +30,11 @@ export function ClustersScreen() {
   const [status, setStatus] = useState('');
   const [top, setTop] = useState(0);
 
-  const all = clusters.data ?? [];
+  // By name: a person looks a cluster up by its name, and the order holds across refetches.
+  const all = useMemo(
+    () => [...(clusters.data ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    [clusters.data],
+  );
   const counts = useMemo(() => {
     const byStatus = new Map<string, number>();
     for (const cluster of all) byStatus.set(cluster.status, (byStatus.get(cluster.status) ?? 0) + 1);
@@ -80,7 +84,11 @@ export function ClustersScreen() {
         </label>
         <label>
           Status
-          <select value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+          <select
+            aria-label="Status"
+            value={status}
+            onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}
+          >
             <option value="">Any</option>
             {Object.entries(STATUS_WORDS).map(([word, [label]]) => (
               <option key={word} value={word}>
