@@ -1,6 +1,7 @@
 // GET /events: the workspace's live changes as server-sent events, for the web application.
 // The token comes in X-Auth-Token like every call (browsers read the stream with fetch(), never
 // with a token in the URL); a stream ends when its token is revoked or the gateway stops.
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { CommanderError } from '../../shared/errors.js';
 import type { Authenticator } from '../auth.js';
@@ -26,6 +27,8 @@ export function eventRoutes(app: FastifyInstance, live: LiveEvents, authenticate
           'Server-sent events (text/event-stream) of the workspace: each `data:` line is JSON ' +
           '{type: cluster|task|change_request|record|reconnected, id, cluster_id}. Only ids travel: read the ' +
           'object through the API. `reconnected` means events may have been missed: read everything afresh.',
+        // Nothing travels in the URL (a token there would land in logs and histories).
+        querystring: Type.Object({}, { additionalProperties: false }),
         response: responses({}),
       },
     },

@@ -76,6 +76,11 @@ describe('live events', () => {
     expect((await gw.request('GET', '/api/v1/events')).status).toBe(401);
     const global = await gw.globalToken('global_admin');
     expect((await gw.request('GET', '/api/v1/events', { token: global })).status).toBe(403);
+    // The token goes in the header only: a query string is refused, whatever it holds.
+    const token = await gw.token('viewer', 'events-q');
+    const withQuery = await gw.request('GET', `/api/v1/events?token=${token}`, { token });
+    expect(withQuery.status).toBe(400);
+    expect(withQuery.body.error.message).toContain('unknown field "token"');
   });
 
   it("tells a workspace's streams of its changes, and no other workspace's", async () => {
