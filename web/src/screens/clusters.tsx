@@ -25,7 +25,8 @@ const COLUMNS = [
 
 export function ClustersScreen() {
   const clusters = useLoad(() => get<Cluster[]>('/clusters?without_archived=true'), []);
-  useLive((event) => event.type === 'cluster', clusters.reload, 1000);
+  // At most one refetch of the whole list every 2 s, however many agents report meanwhile.
+  useLive((event) => event.type === 'cluster', clusters.reload, 2000);
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState('');
   const [top, setTop] = useState(0);

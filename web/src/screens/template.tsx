@@ -62,6 +62,7 @@ export function TemplateScreen({ id }: { id: string }) {
   // The sample values follow the schema's defaults until the person edits them.
   const [sampleEdited, setSampleEdited] = useState(false);
   const submit = useSubmit();
+  const manage = useSubmit();
 
   useEffect(() => {
     if (isNew || version.data) {
@@ -145,6 +146,46 @@ export function TemplateScreen({ id }: { id: string }) {
             </select>
           )}
         </Field>
+      )}
+      {template.data && version.data && (
+        <div class="actions version-actions">
+          <button
+            type="button"
+            disabled={
+              versionId === template.data.current_cluster_template_version_id ||
+              version.data.unusable ||
+              manage.busy
+            }
+            onClick={async () => {
+              const t = template.data;
+              if (!t) return;
+              await manage.run(() =>
+                api('PUT', `/cluster_templates/${t.id}`, {
+                  name: t.name,
+                  comment: t.comment,
+                  current_revision: t.current_revision,
+                  current_cluster_template_version_id: versionId,
+                }),
+              );
+              template.reload();
+            }}
+          >
+            Make current
+          </button>
+          <button
+            type="button"
+            disabled={manage.busy}
+            onClick={async () => {
+              const unusable = !version.data?.unusable;
+              await manage.run(() => api('PUT', `/cluster_template_versions/${versionId}`, { unusable }));
+              version.reload();
+              template.reload();
+            }}
+          >
+            {version.data.unusable ? 'Mark usable' : 'Mark unusable'}
+          </button>
+          <FormError error={manage.error?.message} />
+        </div>
       )}
       <form onSubmit={save} class="stack">
         {isNew && (
