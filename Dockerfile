@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # Commander's image: `commander gateway`, `manager`, `migrate` and `agent` (docs/deploy.md).
-# build compiles the TypeScript with every dependency; deps installs the production dependencies
-# alone; the last stage holds those, the compiled output and the migrations, and runs as an
-# unprivileged user. test/e2e/image.test.ts assembles what these stages would, from this file.
+# build compiles the TypeScript and the web application with every dependency; deps installs the
+# production dependencies alone; the last stage holds those, the compiled output and the
+# migrations, and runs as an unprivileged user. test/e2e/image.test.ts assembles what these stages would, from this file.
 ARG NODE_VERSION=20.20
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
@@ -16,6 +16,9 @@ COPY manager ./manager
 COPY agent ./agent
 COPY shared ./shared
 RUN npx tsc -p tsconfig.build.json
+# The web application (web/, with the template engine and params from shared/) into dist/web.
+COPY web ./web
+RUN npx vite build --config web/vite.config.ts --logLevel warn
 
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app

@@ -16,6 +16,7 @@ const benches: Record<string, (databaseUrl: string) => Promise<void>> = {
   'sync-fanout': async (url) => (await import('./sync-fanout.js')).run(url),
   'telemetry-ingest': async (url) => (await import('./telemetry-ingest.js')).run(url),
   'template-render': async () => (await import('./template-render.js')).run(),
+  'web-fleet': async (url) => (await import('./web-fleet.js')).run(url),
 };
 
 async function main(names: string[]): Promise<void> {

@@ -67,6 +67,10 @@ export class Invalidations {
     this.subscribers.add(subscriber);
   }
 
+  unsubscribe(subscriber: (change: Invalidation) => void): void {
+    this.subscribers.delete(subscriber);
+  }
+
   /** Also called by this process right after its own writes, before the notification arrives. */
   publish(change: Invalidation): void {
     for (const subscriber of this.subscribers) subscriber(change);

@@ -20,6 +20,7 @@ import { catalogRoutes } from './api/catalogs.js';
 import { clusterChangeRequestRoutes } from './api/cluster-change-requests.js';
 import { clusterTemplateRoutes } from './api/cluster-templates.js';
 import { clusterRoutes } from './api/clusters.js';
+import { eventRoutes } from './api/events.js';
 import { globalRoleRoutes } from './api/global-roles.js';
 import { healthRoutes } from './api/health.js';
 import { recordRoutes } from './api/records.js';
@@ -34,9 +35,11 @@ import { workspaceRoutes } from './api/workspaces.js';
 import { authorize, createAuthenticator } from './auth.js';
 import { Invalidations } from './cache.js';
 import type { GatewayDeps } from './deps.js';
+import { LiveEvents } from './events.js';
 import { useCheckedInput } from './input.js';
 import { instrumentRequests } from './metrics.js';
 import { attachWebSockets } from './upgrade.js';
+import { webRoutes } from './web.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 // fastify's default for path parameters (ids here), stated so the message can name it.
@@ -59,7 +62,10 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   // The API speaks JSON; a plain-text body is a client mistake, answered 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
+  // The web application answers for paths that are not the API's (it routes in the browser).
+  const webFallback = webRoutes(app);
   app.setNotFoundHandler((request, reply) => {
+    if (webFallback?.(request, reply)) return;
     reply
       .status(404)
       .send(errorBody('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
@@ -90,6 +96,9 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   await invalidations.start(deps.sql);
   app.decorate('invalidations', invalidations);
   app.addHook('onClose', () => invalidations.stop());
+  const live = new LiveEvents();
+  await live.start(deps.sql);
+  app.addHook('onClose', () => live.stop());
   const authenticate = createAuthenticator(deps.sql, invalidations, deps.oidc);
   const signingKey = signingKeyLoader(deps.sql, deps.encryptor);
   await attachWebSockets(app, deps, authenticate);
@@ -120,6 +129,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       workspaceRoutes(api, deps);
       globalRoleRoutes(api);
       workspaceRoleBindingRoutes(api, deps);
+      eventRoutes(api, live, authenticate);
     },
     { prefix: '/api/v1' },
   );
