@@ -30,6 +30,7 @@ import { FORMATS } from './api/schemas.js';
 import { taskRoutes } from './api/tasks.js';
 import { telemetryRoutes } from './api/telemetry.js';
 import { tokenRoutes } from './api/tokens.js';
+import { tunnelHistoryRoutes } from './api/tunnel-history.js';
 import { workspaceRoleBindingRoutes } from './api/workspace-role-bindings.js';
 import { workspaceRoutes } from './api/workspaces.js';
 import { authorize, createAuthenticator } from './auth.js';
@@ -122,6 +123,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       resourceRoutes(api, deps);
       telemetryRoutes(api, deps);
       auditRoutes(api, deps);
+      tunnelHistoryRoutes(api, deps);
       clusterChangeRequestRoutes(api, deps);
       registryRoutes(api, deps);
       catalogRoutes(api, deps);
