@@ -26,7 +26,7 @@ const NOT_APPLICATION = /^\/(api|agent_api|docs|openapi\.json|metrics|healthz|re
  * the browser also reads the issuer's discovery document and exchanges the sign-in code at its
  * token endpoint, so the issuer's origin (and only it) joins connect-src.
  */
-export function contentSecurityPolicy(oidcIssuer?: string): string {
+function contentSecurityPolicy(oidcIssuer?: string): string {
   const connect = oidcIssuer ? `'self' ${new URL(oidcIssuer).origin}` : "'self'";
   return [
     "default-src 'self'",
