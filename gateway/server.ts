@@ -16,6 +16,7 @@ import { CommanderError, type ErrorCode, errorBody, errorCatalogue } from '../sh
 import { signingKeyLoader } from '../shared/signing-key.js';
 import { agentRoutes } from './api/agents.js';
 import { auditRoutes } from './api/audit.js';
+import { authMethodRoutes } from './api/auth-methods.js';
 import { catalogRoutes } from './api/catalogs.js';
 import { clusterChangeRequestRoutes } from './api/cluster-change-requests.js';
 import { clusterTemplateRoutes } from './api/cluster-templates.js';
@@ -30,6 +31,7 @@ import { FORMATS } from './api/schemas.js';
 import { taskRoutes } from './api/tasks.js';
 import { telemetryRoutes } from './api/telemetry.js';
 import { tokenRoutes } from './api/tokens.js';
+import { tunnelHistoryRoutes } from './api/tunnel-history.js';
 import { workspaceRoleBindingRoutes } from './api/workspace-role-bindings.js';
 import { workspaceRoutes } from './api/workspaces.js';
 import { authorize, createAuthenticator } from './auth.js';
@@ -39,7 +41,7 @@ import { LiveEvents } from './events.js';
 import { useCheckedInput } from './input.js';
 import { instrumentRequests } from './metrics.js';
 import { attachWebSockets } from './upgrade.js';
-import { webRoutes } from './web.js';
+import { webRoot, webRoutes } from './web.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 // fastify's default for path parameters (ids here), stated so the message can name it.
@@ -63,7 +65,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
   // The web application answers for paths that are not the API's (it routes in the browser).
-  const webFallback = webRoutes(app);
+  const webFallback = webRoutes(app, webRoot(), deps.oidc?.issuer);
   app.setNotFoundHandler((request, reply) => {
     if (webFallback?.(request, reply)) return;
     reply
@@ -111,6 +113,8 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
   app.decorateRequest('caller');
   app.decorateRequest('principal');
   healthRoutes(app, deps, authorizeRequest);
+  // Outside the authenticated routes, like health: a browser asks it before signing in.
+  authMethodRoutes(app, deps.oidc);
   await app.register(
     async (api) => {
       api.addHook('onRequest', authorizeRequest);
@@ -122,6 +126,7 @@ export async function buildServer(deps: GatewayDeps): Promise<FastifyInstance> {
       resourceRoutes(api, deps);
       telemetryRoutes(api, deps);
       auditRoutes(api, deps);
+      tunnelHistoryRoutes(api, deps);
       clusterChangeRequestRoutes(api, deps);
       registryRoutes(api, deps);
       catalogRoutes(api, deps);

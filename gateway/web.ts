@@ -21,19 +21,26 @@ const TYPES: Record<string, string> = {
 /** Paths that belong to the API and the programs, never to the application. */
 const NOT_APPLICATION = /^\/(api|agent_api|docs|openapi\.json|metrics|healthz|readyz|assets)(\/|$)/;
 
-// The application talks to its own origin only; inline scripts never run.
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The application talks to its own origin only; inline scripts never run. With an OIDC issuer,
+ * the browser also reads the issuer's discovery document and exchanges the sign-in code at its
+ * token endpoint, so the issuer's origin (and only it) joins connect-src.
+ */
+function contentSecurityPolicy(oidcIssuer?: string): string {
+  const connect = oidcIssuer ? `'self' ${new URL(oidcIssuer).origin}` : "'self'";
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    `connect-src ${connect}`,
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 interface WebFile {
   body: Buffer;
@@ -67,10 +74,10 @@ function send(request: FastifyRequest, reply: FastifyReply, file: WebFile) {
   return reply.send(gzip ? file.gzipped : file.body);
 }
 
-function sendIndex(request: FastifyRequest, reply: FastifyReply, index: WebFile) {
+function sendIndex(request: FastifyRequest, reply: FastifyReply, index: WebFile, csp: string) {
   reply
     .header('cache-control', 'no-cache')
-    .header('content-security-policy', CONTENT_SECURITY_POLICY)
+    .header('content-security-policy', csp)
     .header('referrer-policy', 'no-referrer')
     .header('x-frame-options', 'DENY');
   return send(request, reply, index);
@@ -84,10 +91,12 @@ function sendIndex(request: FastifyRequest, reply: FastifyReply, index: WebFile)
 export function webRoutes(
   app: FastifyInstance,
   dir = webRoot(),
+  oidcIssuer?: string,
 ): ((request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined) | undefined {
   if (!dir) return undefined;
   const { index, assets } = load(dir);
-  app.get('/', { schema: { hide: true } }, (request, reply) => sendIndex(request, reply, index));
+  const csp = contentSecurityPolicy(oidcIssuer);
+  app.get('/', { schema: { hide: true } }, (request, reply) => sendIndex(request, reply, index, csp));
   app.get<{ Params: { file: string } }>('/assets/:file', { schema: { hide: true } }, (request, reply) => {
     const file = assets.get(request.params.file);
     if (!file) return reply.status(404).send(errorBody('NOT_FOUND', 'no such asset'));
@@ -99,6 +108,6 @@ export function webRoutes(
     const path = request.url.split('?')[0] ?? '/';
     if ((request.method !== 'GET' && request.method !== 'HEAD') || NOT_APPLICATION.test(path))
       return undefined;
-    return sendIndex(request, reply, index);
+    return sendIndex(request, reply, index, csp);
   };
 }

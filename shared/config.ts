@@ -23,6 +23,8 @@ export interface EncryptionKeys {
 export interface OidcConfig {
   issuer: string;
   audience: string;
+  /** The web application's public client id for the authorization-code flow (default: the audience). */
+  clientId: string;
   jwksUrl?: string;
   workspaceClaim: string;
   roleClaim: string;
@@ -313,9 +315,17 @@ function loadOidc(env: Env): OidcConfig | undefined {
     throw new ConfigError('COMMANDER_OIDC_AUDIENCE', 'is required with COMMANDER_OIDC_ISSUER');
   const jwksUrl = nonEmpty(env, 'COMMANDER_OIDC_JWKS_URL');
   if (jwksUrl !== undefined) parseUrl('COMMANDER_OIDC_JWKS_URL', jwksUrl);
+  const clientId = nonEmpty(env, 'COMMANDER_OIDC_CLIENT_ID') ?? audience;
+  // Sent in the browser's authorization URL and token request: printable, bounded.
+  if (clientId.length > 256 || !/^[\x21-\x7e]+$/.test(clientId))
+    throw new ConfigError(
+      'COMMANDER_OIDC_CLIENT_ID',
+      'must be 1 to 256 printable ASCII characters, no spaces',
+    );
   return {
     issuer,
     audience,
+    clientId,
     jwksUrl,
     workspaceClaim: nonEmpty(env, 'COMMANDER_OIDC_WORKSPACE_CLAIM') ?? 'commander_workspace',
     roleClaim: nonEmpty(env, 'COMMANDER_OIDC_ROLE_CLAIM') ?? 'commander_role',

@@ -43,6 +43,7 @@ describe('OIDC JWTs', () => {
       oidc: {
         issuer,
         audience: 'commander',
+        clientId: 'commander',
         workspaceClaim: 'commander_workspace',
         roleClaim: 'commander_role',
         userClaim: 'email',

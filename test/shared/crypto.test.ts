@@ -103,6 +103,18 @@ describe('config', () => {
     ).toThrow(/^COMMANDER_ENCRYPTION_DETERMINISTIC_KEY: is not set/);
   });
 
+  it("takes the web application's OIDC client id, the audience by default", () => {
+    const oidc = { COMMANDER_OIDC_ISSUER: 'https://id.example.com', COMMANDER_OIDC_AUDIENCE: 'commander' };
+    expect(loadConfig(oidc).oidc?.clientId).toBe('commander');
+    expect(loadConfig({ ...oidc, COMMANDER_OIDC_CLIENT_ID: 'commander-web' }).oidc?.clientId).toBe(
+      'commander-web',
+    );
+    for (const bad of ['two words', 'x'.repeat(257), 'caf\u00e9'])
+      expect(() => loadConfig({ ...oidc, COMMANDER_OIDC_CLIENT_ID: bad })).toThrow(
+        /^COMMANDER_OIDC_CLIENT_ID:/,
+      );
+  });
+
   it('has the documented defaults', () => {
     const config = loadConfig({ COMMANDER_DATA_DIR: '/nonexistent-dir' });
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });

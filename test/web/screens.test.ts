@@ -1,15 +1,30 @@
 // The web application's screens in Debian's Chromium against an in-process gateway (no cluster
 // runs here): a global token's workspaces and switcher, a fleet of 1,000 clusters drawn cheaply
 // (only the rows in view are in the DOM) with search, status filter and live counts, the API's
-// error beside the field it names, and a delete confirmed by the cluster's name.
+// error beside the field it names, a delete confirmed by the cluster's name, and the tunnels
+// opened into a cluster (a real tunnel through a raw agent).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { webRoot } from '../../gateway/web.js';
+import type { MuxStream } from '../../shared/mux/stream.js';
+import { openTunnel } from '../../shared/tunnel-client.js';
+import { encodeMessage, readFirstMessage } from '../../shared/wire/messages.js';
 import { ensureWorkspace } from '../../shared/workspaces.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { connectRawAgent } from '../support/raw-agent.js';
+import { roundTrip } from '../support/tcp.js';
 import { haveChromium, launchChromium, screenshots } from './browser.js';
 
 const FLEET = 1000;
+
+/** The raw agent's side of a tunnel: accepts the dial and echoes the bytes back. */
+async function echoTunnel(stream: MuxStream): Promise<void> {
+  stream.on('error', () => {});
+  const { rest } = await readFirstMessage(stream);
+  stream.write(encodeMessage({ ok: true }));
+  if (rest.length > 0) stream.write(rest);
+  stream.pipe(stream);
+}
 
 describe.skipIf(!haveChromium && !process.env.CI)('the web application’s screens in Chromium', () => {
   let gw: TestGateway;
@@ -120,6 +135,57 @@ describe.skipIf(!haveChromium && !process.env.CI)('the web application’s scree
     await page.getByRole('heading', { name: 'Clusters' }).waitFor();
     const [row] = await gw.db.sql`select status from clusters where name = 'cluster-0001'`;
     expect(['delete', 'deleted']).toContain(row?.status);
+  }, 60_000);
+
+  it('shows the tunnels opened into a cluster, who opened them and the bytes they carried', async () => {
+    const created = await gw.request('POST', '/api/v1/clusters', {
+      token: workspaceToken,
+      body: { name: 'tunnelled', allowed_targets: ['db.internal:5432'] },
+    });
+    expect(created.status, created.text).toBe(201);
+    const clusterId = created.body.id as string;
+    const issued = await gw.request('POST', `/api/v1/clusters/${clusterId}/agent_tokens`, {
+      token: workspaceToken,
+      body: {},
+    });
+    const agent = await connectRawAgent(gw.url, clusterId, {
+      enrollmentToken: issued.body.token,
+      onTunnel: (stream) => void echoTunnel(stream).catch(() => stream.destroy()),
+    });
+    try {
+      await page.getByRole('link', { name: 'Clusters', exact: true }).click();
+      await page.getByLabel('Search').fill('tunnelled');
+      await page.getByRole('link', { name: 'tunnelled' }).click();
+      await page.getByRole('link', { name: 'Tunnels' }).click();
+      await page.getByText('No tunnels yet.').waitFor();
+      const tunnel = await openTunnel({
+        api: gw.url,
+        token: workspaceToken,
+        clusterId,
+        target: 'db.internal:5432',
+      });
+      expect(await roundTrip(tunnel, 'hello tunnel')).toBe('hello tunnel');
+      tunnel.destroy();
+      const table = page.getByRole('table', { name: 'Tunnels' });
+      // Recorded when it closes: Refresh until the row is there.
+      await expect
+        .poll(
+          async () => {
+            await page.getByRole('button', { name: 'Refresh' }).click();
+            return table.locator('tbody tr').count();
+          },
+          { timeout: 20_000 },
+        )
+        .toBe(1);
+      const cells = await table.locator('tbody tr td').allTextContents();
+      expect(cells[1]).toMatch(/\S/);
+      expect(cells[2]).toBe('db.internal:5432');
+      expect(cells[5]).toBe('12 B');
+      expect(cells[6]).toBe('12 B');
+      await shot(page, 'tunnels');
+    } finally {
+      agent.close();
+    }
   }, 60_000);
 
   it('switches back to all workspaces', async () => {

@@ -3,11 +3,13 @@
 // and its record, a template with a version (previewed by the template engine in the browser),
 // a cluster from it through the parameters form; the cluster reaches in_sync and its telemetry
 // chart is drawn without a reload; a destructive change is approved; a task's log is followed;
-// a token is revoked. Screenshots are saved at each step (their paths are printed).
+// a token is revoked; a tunnel into the cluster shows in its Tunnels tab. Screenshots are saved
+// at each step (their paths are printed).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openTunnel, type TunnelClientError } from '../../shared/tunnel-client.js';
 import { eventually } from '../e2e/agent-stack.js';
 import { api } from '../e2e/helpers.js';
 import { startTemplateStack, type TemplateStack, templateStackRunnable } from '../e2e/template-stack.js';
@@ -309,6 +311,35 @@ describe.skipIf(!runnable && !process.env.CI)('the web application in Chromium, 
       const after = await api(stack.gateway, 'GET', '/api/v1/clusters', { token: secret });
       return after.status === 401 ? true : undefined;
     });
+  }, 240_000);
+
+  it('shows a tunnel opened into the cluster in its Tunnels tab', async () => {
+    // The tunnel API as `commander tunnel` uses it; the cluster allows no targets, so the gateway
+    // refuses it, and records it like any tunnel. The manager's installs tunnelled in before.
+    const refused = await openTunnel({
+      api: stack.gateway,
+      token: admin,
+      clusterId,
+      target: '127.0.0.1:22',
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((refused as TunnelClientError).code).toBe('target_not_allowed');
+    await page.getByRole('link', { name: 'Clusters', exact: true }).click();
+    await page.getByRole('link', { name: 'web-1' }).click();
+    await page.getByRole('link', { name: 'Tunnels' }).click();
+    const row = page.getByRole('table', { name: 'Tunnels' }).locator('tbody tr', { hasText: '127.0.0.1:22' });
+    await row.waitFor();
+    expect(await row.locator('td').nth(4).textContent()).toBe('target_not_allowed');
+    // The manager's SSH to the master went through the agent: tunnels that carried bytes.
+    const carried = page
+      .getByRole('table', { name: 'Tunnels' })
+      .locator('tbody tr', { hasText: 'manager' })
+      .filter({ hasText: 'closed' });
+    expect(await carried.count()).toBeGreaterThan(0);
+    expect(await carried.first().locator('td').nth(6).textContent()).not.toBe('0 B');
+    await shot(page, 'tunnels');
   }, 240_000);
 
   it('signs out and forgets the token', async () => {

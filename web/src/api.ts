@@ -1,6 +1,7 @@
-// The public REST API as the web application calls it: X-Auth-Token from the session, JSON both
-// ways, and the API's error kept whole so a form can show each message next to its field.
-import { session } from './session';
+// The public REST API as the web application calls it: the session's token (X-Auth-Token, or
+// Bearer for an OIDC JWT), JSON both ways, and the API's error kept whole so a form can show each
+// message next to its field.
+import { authHeaders, session } from './session';
 
 export interface ErrorDetail {
   path: string;
@@ -46,8 +47,7 @@ export async function api<T>(
   body?: unknown,
   token = session.token(),
 ): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (token) headers['x-auth-token'] = token;
+  const headers: Record<string, string> = { accept: 'application/json', ...authHeaders(token) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`/api/v1${path}`, {
     method,

@@ -2,7 +2,7 @@
 // token travels in a header (EventSource cannot set one). One stream per tab, reopened after a
 // pause that grows on failure; every subscriber hears a `reconnected` event to fetch afresh.
 import { useEffect, useRef } from 'preact/hooks';
-import { session } from './session';
+import { authHeaders, session } from './session';
 
 export interface LiveEvent {
   type: 'cluster' | 'task' | 'change_request' | 'record' | 'reconnected';
@@ -24,7 +24,7 @@ async function run(signal: AbortSignal): Promise<void> {
     const token = session.token();
     try {
       const response = await fetch('/api/v1/events', {
-        headers: { accept: 'text/event-stream', ...(token ? { 'x-auth-token': token } : {}) },
+        headers: { accept: 'text/event-stream', ...authHeaders(token) },
         signal,
       });
       if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`);

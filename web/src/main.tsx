@@ -4,6 +4,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, whenUnauthorized } from './api';
 import { startEvents, stopEvents } from './events';
+import { CALLBACK_PATH } from './oidc';
 import { follow, navigate, usePath } from './router';
 import { ClustersScreen } from './screens/clusters';
 import { SignIn } from './screens/sign-in';
@@ -133,5 +134,9 @@ function App() {
 }
 
 export { ApiError, api };
+
+// An issuer's answer reaching a tab that is signed in already: nothing to finish, but the code
+// and state must not stay in the address bar.
+if (location.pathname === CALLBACK_PATH && session.token()) history.replaceState(null, '', '/');
 
 render(<App />, document.getElementById('app') as HTMLElement);

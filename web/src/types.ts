@@ -153,6 +153,19 @@ export interface AuditRecord {
   created_at: string;
 }
 
+/** A tunnel that ended, as GET /clusters/:id/tunnels/history answers. */
+export interface TunnelRecord {
+  id: number;
+  user_type: string | null;
+  user_name: string | null;
+  target: string;
+  opened_at: string;
+  closed_at: string;
+  end: string;
+  bytes_to_target: number;
+  bytes_from_target: number;
+}
+
 export interface Workspace {
   id: string;
   name: string;

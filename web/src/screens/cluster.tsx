@@ -1,6 +1,7 @@
 // One cluster: overview (telemetry now and history charts), configuration (version and the
 // parameters form, rendered sections read-only, the pending change), resources, tasks with the
-// live log, change requests with Approve, connection hosts, audit history, and delete.
+// live log, change requests with Approve, connection hosts, tunnels opened into it, audit history,
+// and delete.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, get } from '../api';
 import { TelemetryCharts } from '../charts';
@@ -8,7 +9,16 @@ import { useLive } from '../events';
 import { AGENT_WORDS, ago, bytes, cores, STATUS_WORDS, SYNC_WORDS, telemetryOf, when } from '../format';
 import { type FormValues, initialValues, ParamsForm, valueProblems } from '../params-form';
 import { navigate } from '../router';
-import type { AuditRecord, ChangeRequest, Cluster, Task, Telemetry, Template, Version } from '../types';
+import type {
+  AuditRecord,
+  ChangeRequest,
+  Cluster,
+  Task,
+  Telemetry,
+  Template,
+  TunnelRecord,
+  Version,
+} from '../types';
 import { Badge, Confirm, Empty, Field, FormError, TextField, useLoad, useSubmit } from '../ui';
 
 const TABS: [string, string][] = [
@@ -18,6 +28,7 @@ const TABS: [string, string][] = [
   ['tasks', 'Tasks'],
   ['changes', 'Change requests'],
   ['hosts', 'Connection hosts'],
+  ['tunnels', 'Tunnels'],
   ['audit', 'Audit'],
 ];
 
@@ -55,6 +66,7 @@ export function ClusterScreen({ id, tab }: { id: string; tab: string }) {
       {tab === 'tasks' && <Tasks clusterId={id} />}
       {tab === 'changes' && <ChangeRequests clusterId={id} />}
       {tab === 'hosts' && <Hosts cluster={c} />}
+      {tab === 'tunnels' && <Tunnels clusterId={id} />}
       {tab === 'audit' && <History id={id} />}
       {deleting && <DeleteCluster cluster={c} onClose={() => setDeleting(false)} />}
     </section>
@@ -474,6 +486,54 @@ function Hosts({ cluster }: { cluster: Cluster }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** Tunnels that ended (an open one is recorded when it closes); Refresh reads them again. */
+function Tunnels({ clusterId }: { clusterId: string }) {
+  const tunnels = useLoad(() => get<TunnelRecord[]>(`/clusters/${clusterId}/tunnels/history`), [clusterId]);
+  return (
+    <section aria-label="Tunnels">
+      <p class="muted">
+        Tunnels opened into this cluster, newest first, once they have closed.{' '}
+        <button type="button" onClick={tunnels.reload}>
+          Refresh
+        </button>
+      </p>
+      {tunnels.error && <p class="error">{tunnels.error}</p>}
+      {tunnels.data?.length === 0 ? (
+        <Empty>No tunnels yet.</Empty>
+      ) : (
+        <table aria-label="Tunnels">
+          <thead>
+            <tr>
+              <th>Opened</th>
+              <th>Who</th>
+              <th>Target</th>
+              <th>Closed</th>
+              <th>End</th>
+              <th>To target</th>
+              <th>From target</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(tunnels.data ?? []).map((t) => (
+              <tr key={t.id}>
+                <td>{when(t.opened_at)}</td>
+                <td>{t.user_name ?? '—'}</td>
+                <td>
+                  <code>{t.target}</code>
+                </td>
+                <td>{when(t.closed_at)}</td>
+                <td>{t.end}</td>
+                <td>{bytes(t.bytes_to_target)}</td>
+                <td>{bytes(t.bytes_from_target)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
   );
 }
 
