@@ -10,7 +10,7 @@ import type { VersionRow } from './cluster-templates.js';
 import type { ClusterColumns, ClusterRow, ConnectionHosts } from './clusters.js';
 import type { DcVariables, Rendered } from './render.js';
 import type { RenderPool } from './render-pool.js';
-import { SECTION_NAMES, TEMPLATE_SECTIONS } from './template-sections.js';
+import { SECTION_NAMES } from './template-sections.js';
 
 export interface RenderContext {
   pool: RenderPool;
@@ -142,5 +142,3 @@ export function storedText(encryptor: Encryptor, text: string | null): string | 
   return text?.startsWith('enc:') ? encryptor.decrypt(text) : text;
 }
 
-/** The rendered fields, in section order. */
-export const RENDERED_FIELDS = SECTION_NAMES.map((name) => TEMPLATE_SECTIONS[name]);

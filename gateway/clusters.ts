@@ -4,7 +4,7 @@
 import type { Queryable } from '../shared/db/connect.js';
 import { CommanderError } from '../shared/errors.js';
 import type { RenderError } from './render.js';
-import type { RenderedField } from './template-sections.js';
+import { RENDERED_FIELDS, type RenderedField } from './template-sections.js';
 
 export interface ConnectionHosts {
   masters: Array<{ host: string; user: string; port: number }>;
@@ -74,14 +74,46 @@ function nameTaken(error: unknown, name: string | undefined): unknown {
     : error;
 }
 
+/** The texts a cluster answers only on its own: rendered and applied configurations. */
+export const ANSWERED_TEXTS = [
+  ...RENDERED_FIELDS,
+  'applied_cluster_configuration_rendered',
+  'applied_provider_specific_cluster_configuration_rendered',
+] as const;
+
+/** Kilobytes a row that a list does not answer: the texts and the (encrypted) private keys. */
+const UNLISTED = [...ANSWERED_TEXTS, 'ssh_private_key', 'generated_ssh_private_key'] as const;
+
+/** A cluster as a list reads it. */
+export type ListedCluster = Omit<ClusterRow, (typeof UNLISTED)[number]>;
+
+/**
+ * Every column of clusters but the unlisted ones, read from the table once a process: selecting
+ * them too made reading 1,000 clusters several times slower. A failed read is tried again next time.
+ */
+let listedColumns: Promise<string[]> | undefined;
+function listedColumnsOf(sql: Queryable): Promise<string[]> {
+  listedColumns ??= sql<{ name: string }[]>`
+    select attname as name from pg_attribute
+    where attrelid = 'clusters'::regclass and attnum > 0 and not attisdropped order by attnum`.then(
+    (rows) => rows.map((row) => row.name).filter((name) => !(UNLISTED as readonly string[]).includes(name)),
+    (error: unknown) => {
+      listedColumns = undefined;
+      throw error;
+    },
+  );
+  return listedColumns;
+}
+
 export async function listClusters(
   sql: Queryable,
   workspaceId: string,
   withoutArchived: boolean,
-): Promise<ClusterRow[]> {
-  return sql<
-    ClusterRow[]
-  >`select c.*, exists (select 1 from tasks t where t.cluster_id = c.id and t.status = 'running') as is_locked
+): Promise<ListedCluster[]> {
+  const columns = await listedColumnsOf(sql);
+  return sql<ListedCluster[]>`
+    select ${sql(columns)},
+      exists (select 1 from tasks t where t.cluster_id = c.id and t.status = 'running') as is_locked
     from clusters c where c.workspace_id = ${workspaceId}
       ${withoutArchived ? sql`and c.archived_at is null` : sql``}
     order by c.created_at, c.id`;

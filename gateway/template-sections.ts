@@ -24,6 +24,8 @@ export const TEMPLATE_SECTIONS = {
 export type SectionName = keyof typeof TEMPLATE_SECTIONS;
 export type RenderedField = (typeof TEMPLATE_SECTIONS)[SectionName];
 export const SECTION_NAMES = Object.keys(TEMPLATE_SECTIONS) as SectionName[];
+/** The rendered fields, in section order. */
+export const RENDERED_FIELDS = SECTION_NAMES.map((name) => TEMPLATE_SECTIONS[name]);
 
 export const TEMPLATE_LIMITS = {
   /** Characters in one section's template. */

@@ -18,7 +18,6 @@ import {
   checkedValues,
   generateKeyPair,
   type KeyPair,
-  RENDERED_FIELDS,
   type RenderContext,
   renderedColumns,
   renderVersion,
@@ -26,11 +25,13 @@ import {
 } from '../cluster-rendering.js';
 import { findVersion, type TemplateRow, type VersionRow } from '../cluster-templates.js';
 import {
+  ANSWERED_TEXTS,
   type ClusterColumns,
   type ClusterRow,
   cancelPendingTasks,
   findCluster,
   insertCluster,
+  type ListedCluster,
   listClusters,
   queueTask,
   resourceStateResults,
@@ -169,13 +170,7 @@ const clusterProperties = {
       },
     },
   },
-  ...Object.fromEntries(
-    [
-      ...RENDERED_FIELDS,
-      'applied_cluster_configuration_rendered',
-      'applied_provider_specific_cluster_configuration_rendered',
-    ].map((field) => [field, stringOrNull]),
-  ),
+  ...Object.fromEntries(ANSWERED_TEXTS.map((field) => [field, stringOrNull])),
   cluster_configuration_applied_at: nullableTimestamp,
   ssh: {
     type: ['object', 'null'],
@@ -257,13 +252,8 @@ function answeredTexts(row: ClusterRow, deps: GatewayDeps): Record<string, strin
   const keys = [row.generated_ssh_private_key, row.ssh_private_key]
     .filter((key): key is string => key !== null)
     .map((key) => deps.encryptor.decrypt(key));
-  const fields = [
-    ...RENDERED_FIELDS,
-    'applied_cluster_configuration_rendered',
-    'applied_provider_specific_cluster_configuration_rendered',
-  ] as const;
   return Object.fromEntries(
-    fields.map((field) => {
+    ANSWERED_TEXTS.map((field) => {
       const text = storedText(deps.encryptor, row[field]);
       return [field, text === null ? null : maskSecrets(text, keys)];
     }),
@@ -271,14 +261,14 @@ function answeredTexts(row: ClusterRow, deps: GatewayDeps): Record<string, strin
 }
 
 /** The agent's report is stale after three of its intervals. */
-function syncState(row: ClusterRow): string {
+function syncState(row: ListedCluster): string {
   if (!row.resources_reported_at || !row.resources_report_interval_ms) return 'no_data';
   const age = Date.now() - row.resources_reported_at.getTime();
   return age > 3 * row.resources_report_interval_ms ? 'no_data' : row.resources_sync_state;
 }
 
 /** Where the manager connects: the rendered hosts, or the SSH settings given as is. */
-function connectionHostsOf(row: ClusterRow) {
+function connectionHostsOf(row: ListedCluster) {
   if (row.connection_hosts) return row.connection_hosts;
   return {
     masters:
@@ -291,7 +281,8 @@ function connectionHostsOf(row: ClusterRow) {
 /** One cluster as answered on its own: with the rendered texts and per-resource results. */
 async function fullClusterJson(row: ClusterRow, deps: GatewayDeps) {
   return {
-    ...clusterJson(row, deps, true),
+    ...clusterJson(row),
+    ...answeredTexts(row, deps),
     resources_state_results: await resourceStateResults(deps.sql, row.id),
   };
 }
@@ -300,7 +291,7 @@ async function fullClusterJson(row: ClusterRow, deps: GatewayDeps) {
  * The agent's telemetry as Commander's clients read it: source "overview" (with the firing alerts
  * Commander's scripts iterate, always a list) and "upmeter" (each component a probe, available 1 or 0).
  */
-function agentData(row: ClusterRow) {
+function agentData(row: ListedCluster) {
   if (!row.telemetry || !row.telemetry_at) return [];
   const item = (source: string, data: Record<string, unknown>) => ({
     id: derivedUuid(`${row.id}/${source}`),
@@ -328,8 +319,8 @@ function agentData(row: ClusterRow) {
   ];
 }
 
-/** `full`: with the rendered texts (one cluster); lists leave them out. */
-function clusterJson(row: ClusterRow, deps: GatewayDeps, full: boolean) {
+/** A cluster as lists answer it; one cluster answered on its own adds its texts. */
+function clusterJson(row: ListedCluster) {
   const sync = syncState(row);
   return {
     id: row.id,
@@ -348,7 +339,6 @@ function clusterJson(row: ClusterRow, deps: GatewayDeps, full: boolean) {
     connection_hosts: connectionHostsOf(row),
     ssh_public_key: row.generated_ssh_public_key,
     render_errors: row.render_errors,
-    ...(full ? answeredTexts(row, deps) : {}),
     cluster_configuration_applied_at: row.cluster_configuration_applied_at,
     resources_sync_state: sync,
     resources_sync_message:
@@ -584,7 +574,7 @@ export function clusterRoutes(app: FastifyInstance, deps: GatewayDeps): void {
         request.principal.workspaceId,
         without === true || include === false,
       );
-      return rows.map((row) => clusterJson(row, deps, false));
+      return rows.map(clusterJson);
     },
   );
 
