@@ -141,4 +141,3 @@ export function renderedColumns(
 export function storedText(encryptor: Encryptor, text: string | null): string | null {
   return text?.startsWith('enc:') ? encryptor.decrypt(text) : text;
 }
-
