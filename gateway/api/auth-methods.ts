@@ -27,6 +27,7 @@ export function authMethodRoutes(app: FastifyInstance, oidc: OidcConfig | undefi
     {
       schema: {
         tags: ['auth'],
+        security: [],
         description:
           'Public, no token: whether the gateway accepts OIDC users, with the issuer and the client id ' +
           'the web application signs in with.',
