@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
 import { KeyCheckError } from '../shared/db/key-check.js';
 import { ExitError } from '../shared/exit.js';
+import { keepFreedMemory } from '../shared/heap.js';
 import { packageVersion } from '../shared/version.js';
 import { type Command, commands, UsageError } from './commands.js';
 
@@ -75,6 +76,7 @@ async function main(argv: string[]): Promise<void> {
   await command.run(parsed.values, parsed.positionals);
 }
 
+keepFreedMemory();
 main(process.argv.slice(2)).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   const known = error instanceof UsageError || error instanceof ConfigError || error instanceof KeyCheckError;
