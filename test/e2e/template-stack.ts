@@ -1,7 +1,9 @@
 // The stack for clusters made from templates, end to end: a real gateway (and, when asked, a
-// manager), a real sshd in a network namespace standing for the cluster's master, the Kubernetes
-// API double the agent applies to, and an installers file whose install starts a real agent.
+// manager) or `commander up` (both in one process), a real sshd in a network namespace standing
+// for the cluster's master, the Kubernetes API double the agent applies to, and an installers
+// file whose install starts a real agent.
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../shared/net.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -37,7 +39,10 @@ export const moduleConfigCrd = {
 export interface TemplateStack {
   processes: Processes;
   ns: NetNs;
+  /** With `up`, only once startMaster started it. */
   sshd: TestSshd;
+  /** Where the master's sshd listens (or will), for a template's values. */
+  master: { port: number; user: string };
   kube: KubeApi;
   db: TestDatabase;
   dir: { path: string; remove(): void };
@@ -49,16 +54,24 @@ export interface TemplateStack {
   /** The master trusts a cluster's generated key pair (its dc_sshPublicKey). */
   authorize(publicKey: string): void;
   startManager(id: string): Promise<void>;
+  /**
+   * With `up`: the master's sshd starts, trusting publicKey from its first connection. Until
+   * then an install meets a closed port, an ordinary failure the task queue retries, where an
+   * sshd that did not trust the cluster's key yet would fail it for good.
+   */
+  startMaster(publicKey: string): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * `check` is the installer's check command; by default it compares the bundle's configuration
  * (uploaded again before each check) with the one applied, and converge takes the new one.
+ * `up` runs `commander up` instead of `commander gateway`, and leaves the master down until
+ * startMaster: the manager is there from the start and takes an install as soon as it is queued.
  */
 export async function startTemplateStack(
   prefix: string,
-  options: { check?: string } = {},
+  options: { check?: string; up?: boolean } = {},
 ): Promise<TemplateStack> {
   if (!templateStackRunnable) {
     throw new Error('sshd (openssh-server) and root with iproute2 (ip netns) are required in CI');
@@ -66,8 +79,16 @@ export async function startTemplateStack(
   const processes = new Processes();
   const dir = tempDir(prefix);
   const ns = createNetns();
-  // The master: an sshd inside the namespace, at the namespace's own address only.
-  const sshd = await startSshd({ listen: ns.nsAddress, prefix: ns.exec });
+  // The master: an sshd inside the namespace, at the namespace's own address only. Nothing
+  // else listens there, so a port free on the host is free in the namespace.
+  const sshPort = await freePort();
+  const startMaster = (authorizedKeys: string[] = []) =>
+    startSshd({ listen: ns.nsAddress, port: sshPort, prefix: ns.exec, authorizedKeys });
+  let sshd = options.up ? undefined : await startMaster();
+  const master = () => {
+    if (!sshd) throw new Error('the master is not started yet (startMaster)');
+    return sshd;
+  };
   // The cluster's Kubernetes API, where the namespace can reach it.
   const kube = await startKubeApi({ host: ns.hostAddress });
   kube.put(moduleConfigCrd);
@@ -101,7 +122,14 @@ export async function startTemplateStack(
     COMMANDER_INSTALLERS: installers,
     COMMANDER_AGENT_WAIT_SECONDS: '30',
   };
-  processes.start(['gateway'], { ...env, COMMANDER_LISTEN: `${ns.hostAddress}:${port}` });
+  const listen = { COMMANDER_LISTEN: `${ns.hostAddress}:${port}` };
+  if (options.up) {
+    // `up` keeps the admin token it creates on a new database in its data directory.
+    const up = processes.start(['up'], { ...env, ...listen, COMMANDER_DATA_DIR: dir.path });
+    await up.waitFor(/"msg":"manager ready"/, 45_000);
+  } else {
+    processes.start(['gateway'], { ...env, ...listen });
+  }
   await waitForStatus(`${gateway}/readyz`, 200, 45_000);
   const token = (
     await processes.run(['token', 'create', '--workspace', 'fleet', '--role', 'operator'], env)
@@ -109,7 +137,10 @@ export async function startTemplateStack(
   return {
     processes,
     ns,
-    sshd,
+    get sshd() {
+      return master();
+    },
+    master: { port: sshPort, user: userInfo().username },
     kube,
     db,
     dir,
@@ -118,15 +149,19 @@ export async function startTemplateStack(
     token,
     applied,
     authorize(publicKey) {
-      appendFileSync(join(sshd.dir, 'authorized_keys'), `${publicKey}\n`);
+      appendFileSync(join(master().dir, 'authorized_keys'), `${publicKey}\n`);
     },
     async startManager(id) {
       const manager = processes.start(['manager'], { ...env, COMMANDER_REPLICA_ID: id });
       await manager.waitFor(/"msg":"manager ready"/, 30_000);
     },
+    async startMaster(publicKey) {
+      if (sshd) throw new Error('the master is already running');
+      sshd = await startMaster([publicKey]);
+    },
     async stop() {
       await processes.stopAll();
-      await sshd.stop();
+      await sshd?.stop();
       await kube.close();
       ns.remove();
       await db.drop();

@@ -36,14 +36,22 @@ function keygen(file: string): void {
  * readiness is then read from sshd's own "Server listening" line instead of a connection.
  */
 export async function startSshd(
-  options: { listen?: string; port?: number; logLevel?: string; prefix?: string[] } = {},
+  options: {
+    listen?: string;
+    port?: number;
+    logLevel?: string;
+    prefix?: string[];
+    /** Public keys trusted beside the test's client key, from the first connection on. */
+    authorizedKeys?: string[];
+  } = {},
 ): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'commander-sshd-'));
   const hostKey = join(dir, 'host_ed25519');
   const clientKey = join(dir, 'client_ed25519');
   keygen(hostKey);
   keygen(clientKey);
-  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`), { mode: 0o600 });
+  const authorized = [readFileSync(`${clientKey}.pub`, 'utf8').trim(), ...(options.authorizedKeys ?? [])];
+  writeFileSync(join(dir, 'authorized_keys'), `${authorized.join('\n')}\n`, { mode: 0o600 });
   if (userInfo().uid === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const port = options.port ?? (await freePort());
   const host = options.listen ?? '127.0.0.1';
