@@ -1,5 +1,6 @@
 // The command table: each command's help and what it runs.
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { writeFileAtomically } from '../shared/atomic-file.js';
@@ -111,6 +112,8 @@ async function bootstrapAdmin(config: Config, logger: Logger, db: Database): Pro
     await tx`select pg_advisory_xact_lock(${SETUP_LOCK})`;
     const [existing] = await tx`select 1 from api_tokens where role = 'admin' limit 1`;
     if (existing) return false;
+    // With keys given in the environment nothing else has made the data directory yet.
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const workspace = await ensureWorkspace(tx, 'default');
     const { token } = await createToken(tx, workspace.id, 'admin', 'admin');
     writeFileAtomically(path, `${token}\n`, { mode: 0o600 });

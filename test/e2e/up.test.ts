@@ -4,8 +4,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../shared/net.js';
+import { freshDatabase, type TestDatabase } from '../support/db.js';
+import { keysEnv, testKeys } from '../support/keys.js';
 import type { RunningCommand } from '../support/process.js';
 import { api, auditRecords, lines, Processes, sleep, tempDir } from './helpers.js';
+
+const mode = (path: string) => statSync(path).mode & 0o777;
 
 describe('commander up on an empty data dir, without DATABASE_URL', () => {
   const processes = new Processes();
@@ -16,8 +20,6 @@ describe('commander up on an empty data dir, without DATABASE_URL', () => {
   let adminToken: string;
   let keysFile: string;
   let clusterId: string;
-
-  const mode = (path: string) => statSync(path).mode & 0o777;
 
   const startUp = async (): Promise<RunningCommand> => {
     const command = processes.start(['up'], env);
@@ -228,5 +230,34 @@ describe('commands started at once on a fresh data dir', () => {
     expect(readFileSync(join(dir.path, 'admin-token'), 'utf8')).toMatch(/^cmdr_[A-Za-z0-9_-]{43}\n$/);
     expect(await up.stop('SIGTERM')).toBe(0);
     expect(existsSync(join(dir.path, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+});
+
+describe('commander up with DATABASE_URL and keys in the environment', () => {
+  const processes = new Processes();
+  const dir = tempDir('commander-up-external-');
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase({ migrated: false });
+  });
+  afterAll(async () => {
+    await processes.stopAll();
+    await db?.drop();
+    dir.remove();
+  });
+
+  it('makes a data dir that does not exist yet for the admin token', async () => {
+    const dataDir = join(dir.path, 'not', 'yet');
+    const port = await freePort();
+    const up = processes.start(['up'], {
+      DATABASE_URL: db.url,
+      ...keysEnv(testKeys()),
+      COMMANDER_DATA_DIR: dataDir,
+      COMMANDER_LISTEN: `127.0.0.1:${port}`,
+    });
+    await up.waitFor(/"msg":"gateway listening"/, 60_000);
+    expect(readFileSync(join(dataDir, 'admin-token'), 'utf8')).toMatch(/^cmdr_[A-Za-z0-9_-]{43}\n$/);
+    expect(mode(dataDir)).toBe(0o700);
+    expect(await up.stop('SIGTERM')).toBe(0);
   });
 });
