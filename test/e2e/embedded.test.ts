@@ -130,7 +130,7 @@ describe('the embedded database under a running up', () => {
     const migrated = await processes.run(['migrate'], { COMMANDER_DATA_DIR: dir.path });
     expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
     const after = runningServer();
-    expect(after, 'a server runs after migrate exits').toBeDefined();
+    expect(after, `a server runs after migrate exits; up said:\n${up.stdout()}${up.stderr()}`).toBeDefined();
     expect(after?.port).toBe(before.port);
     await apiAnswers();
     // Nobody stopped it since: the same postmaster serves up.
