@@ -46,6 +46,11 @@ export type AuditEntry = {
   };
 }[AuditableType];
 
+/** The types whose objects are archived ("destroy" in the trail). */
+export type DestroyableType = {
+  [Type in AuditableType]: 'destroy' extends Vocabulary[Type][number] ? Type : never;
+}[AuditableType];
+
 export interface AuditRecord {
   auditable_type: string;
   auditable_id: string;

@@ -6,6 +6,7 @@ import { archiveNumberJson } from '../../shared/archive.js';
 import { diffChanges, recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
 import { Params } from '../../shared/params/schema.js';
+import { archiveOnce } from '../archive-once.js';
 import {
   archiveCatalog,
   type CatalogRow,
@@ -224,22 +225,13 @@ export function catalogRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       },
     },
     async (request) => {
-      const actor = actorOf(request);
-      const { row, audit } = await sql.begin(async (tx) => {
-        const before = await findCatalog(tx, request.principal.workspaceId, request.params.id, {
-          lock: true,
-        });
-        if (before.archived_at) return { row: before, audit: undefined };
-        const after = await archiveCatalog(tx, before);
-        const record = await recordAudit(tx, actor, {
-          auditableType: 'Catalog',
-          auditableId: after.id,
-          action: 'destroy',
-          changes: { archived_at: [null, after.archived_at] },
-        });
-        return { row: after, audit: record };
-      });
-      if (audit) deps.printAudit(audit);
+      const row = await archiveOnce(
+        deps,
+        actorOf(request),
+        'Catalog',
+        (tx) => findCatalog(tx, request.principal.workspaceId, request.params.id, { lock: true }),
+        archiveCatalog,
+      );
       return catalogJson(row);
     },
   );

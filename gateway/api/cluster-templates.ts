@@ -6,6 +6,7 @@ import { archiveNumberJson } from '../../shared/archive.js';
 import { type AuditRecord, diffChanges, recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
 import { Params, paramsProblems } from '../../shared/params/schema.js';
+import { archiveOnce } from '../archive-once.js';
 import {
   archiveTemplate,
   auditedVersion,
@@ -363,21 +364,14 @@ export function clusterTemplateRoutes(app: FastifyInstance, deps: GatewayDeps): 
       },
     },
     async (request) => {
-      const actor = actorOf(request);
-      const [template, record] = await sql.begin(async (tx) => {
-        const before = await findTemplate(tx, request.principal.workspaceId, request.params.id, true);
-        // Archiving twice is not an error: the template is archived.
-        if (before.archived_at) return [before, undefined] as const;
-        const after = await archiveTemplate(tx, before);
-        const audit = await recordAudit(tx, actor, {
-          auditableType: 'ClusterTemplate',
-          auditableId: before.id,
-          action: 'destroy',
-          changes: { archived_at: [null, after.archived_at], archive_number: [null, after.archive_number] },
-        });
-        return [after, audit] as const;
-      });
-      if (record) deps.printAudit(record);
+      const template = await archiveOnce(
+        deps,
+        actorOf(request),
+        'ClusterTemplate',
+        (tx) => findTemplate(tx, request.principal.workspaceId, request.params.id, true),
+        archiveTemplate,
+        (after) => ({ archived_at: [null, after.archived_at], archive_number: [null, after.archive_number] }),
+      );
       return fullTemplate(template);
     },
   );

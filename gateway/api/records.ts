@@ -16,6 +16,7 @@ import {
   uniqueViolations,
   updateRecordValues,
 } from '../../shared/records.js';
+import { archiveOnce } from '../archive-once.js';
 import { type CatalogRow, findCatalog, listCatalogs, uniqueKeys } from '../catalogs.js';
 import type { GatewayDeps } from '../deps.js';
 import { actorOf, typed } from '../request.js';
@@ -291,21 +292,14 @@ export function recordRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       },
     },
     async (request) => {
-      const actor = actorOf(request);
       const { workspaceId } = request.principal;
-      const { row, audit } = await sql.begin(async (tx) => {
-        const before = await findRecord(tx, workspaceId, request.params.id, { lock: true });
-        if (before.archived_at) return { row: before, audit: undefined };
-        const after = await archiveRecord(tx, before);
-        const record = await recordAudit(tx, actor, {
-          auditableType: 'Record',
-          auditableId: after.id,
-          action: 'destroy',
-          changes: { archived_at: [null, after.archived_at] },
-        });
-        return { row: after, audit: record };
-      });
-      if (audit) deps.printAudit(audit);
+      const row = await archiveOnce(
+        deps,
+        actorOf(request),
+        'Record',
+        (tx) => findRecord(tx, workspaceId, request.params.id, { lock: true }),
+        archiveRecord,
+      );
       const catalog = await findCatalog(sql, workspaceId, row.catalog_id);
       return recordJson(row, catalog.schema);
     },

@@ -19,6 +19,7 @@ import {
   type RegistryScheme,
   updateRegistry,
 } from '../../shared/registries.js';
+import { archiveOnce } from '../archive-once.js';
 import type { GatewayDeps } from '../deps.js';
 import { actorOf, typed } from '../request.js';
 import {
@@ -261,22 +262,13 @@ export function registryRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       },
     },
     async (request) => {
-      const actor = actorOf(request);
-      const { row, audit } = await sql.begin(async (tx) => {
-        const before = await findRegistry(tx, request.principal.workspaceId, request.params.id, {
-          lock: true,
-        });
-        if (before.archived_at) return { row: before, audit: undefined };
-        const after = await archiveRegistry(tx, before);
-        const record = await recordAudit(tx, actor, {
-          auditableType: 'Registry',
-          auditableId: after.id,
-          action: 'destroy',
-          changes: { archived_at: [null, after.archived_at] },
-        });
-        return { row: after, audit: record };
-      });
-      if (audit) deps.printAudit(audit);
+      const row = await archiveOnce(
+        deps,
+        actorOf(request),
+        'Registry',
+        (tx) => findRegistry(tx, request.principal.workspaceId, request.params.id, { lock: true }),
+        archiveRegistry,
+      );
       return registryJson(row);
     },
   );

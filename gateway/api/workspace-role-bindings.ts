@@ -6,6 +6,7 @@ import { diffChanges, recordAudit } from '../../shared/audit.js';
 import { CommanderError } from '../../shared/errors.js';
 import { ROLES, type Role } from '../../shared/roles.js';
 import { findWorkspace } from '../../shared/workspaces.js';
+import { archiveOnce } from '../archive-once.js';
 import type { GatewayDeps } from '../deps.js';
 import { actorOf, typed } from '../request.js';
 import {
@@ -223,22 +224,14 @@ export function workspaceRoleBindingRoutes(app: FastifyInstance, deps: GatewayDe
       },
     },
     async (request) => {
-      const actor = actorOf(request);
-      const { row, audit } = await sql.begin(async (tx) => {
-        const before = await findBinding(tx, request.params.id, { lock: true });
-        // Archiving twice is not an error: the first one did it.
-        if (before.archived_at) return { row: before, audit: undefined };
-        const after = await archiveBinding(tx, before);
-        const record = await recordAudit(tx, actor, {
-          auditableType: 'WorkspaceRoleBinding',
-          auditableId: after.id,
-          action: 'destroy',
-          changes: { archived_at: [null, after.archived_at] },
-        });
-        return { row: after, audit: record };
-      });
+      const row = await archiveOnce(
+        deps,
+        actorOf(request),
+        'WorkspaceRoleBinding',
+        (tx) => findBinding(tx, request.params.id, { lock: true }),
+        archiveBinding,
+      );
       forget(row);
-      if (audit) deps.printAudit(audit);
       return bindingJson(row);
     },
   );
