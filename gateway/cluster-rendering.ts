@@ -1,11 +1,11 @@
 // What a cluster made from a template version stores: its values checked against the version's
 // params, every section rendered on the render thread with the dc_* variables, and the outcome
 // turned into the cluster's columns (rendered texts, connection hosts, SSH settings, errors).
-import ssh2 from 'ssh2';
 import type { Encryptor } from '../shared/crypto.js';
 import { CommanderError } from '../shared/errors.js';
 import type { Params } from '../shared/params/schema.js';
 import { checkValues, type RecordReference } from '../shared/params/values.js';
+import { generateSshKeyPair } from '../shared/ssh-key.js';
 import type { VersionRow } from './cluster-templates.js';
 import type { ClusterColumns, ClusterRow, ConnectionHosts } from './clusters.js';
 import type { DcVariables, Rendered } from './render.js';
@@ -28,7 +28,7 @@ export interface KeyPair {
 
 /** The key pair a cluster gets at creation (dc_sshPublicKey, dc_sshPrivateKey), OpenSSH format. */
 export function generateKeyPair(clusterId: string): KeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `commander-${clusterId}` });
+  const pair = generateSshKeyPair(`commander-${clusterId}`);
   return { publicKey: pair.public, privateKey: pair.private };
 }
 

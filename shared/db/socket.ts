@@ -3,7 +3,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 
 /** What postgres.js passes to a socket factory (its parsed options). */
-interface SocketOptions {
+export interface SocketOptions {
   host: string[];
   port: number[];
   path?: string;

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { freePort } from '../../shared/net.js';
+import { generateSshKeyPair } from '../../shared/ssh-key.js';
 import { type RunningCommand, startCommand, waitForStatus } from '../support/process.js';
 
 export interface ApiResult {
@@ -83,7 +83,7 @@ export function tempDir(prefix = 'commander-e2e-'): { path: string; remove(): vo
 
 /** A new ed25519 key pair in OpenSSH format, as an operator would paste it. */
 export function sshKeyPair(): { private: string; public: string } {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateSshKeyPair();
   return { private: pair.private, public: pair.public };
 }
 

@@ -3,9 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../shared/net.js';
+import { generateSshKeyPair } from '../../shared/ssh-key.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
 import { CLI, type RunningCommand, waitForStatus } from '../support/process.js';
@@ -116,7 +116,7 @@ describe.skipIf(!haveSshd() && !process.env.CI)('install and delete over SSH', (
   };
 
   it('fails clearly on a wrong key, a changed host key, an unreachable host and a failing installer, masked', async () => {
-    const stranger = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const stranger = generateSshKeyPair().private;
     const wrongKey = await cluster('wrong-key', { private_key: stranger });
     const changed = await cluster('changed-host-key', {});
     const unreachable = await cluster('unreachable', { port: await freePort() });

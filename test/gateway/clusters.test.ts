@@ -1,11 +1,11 @@
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSshKeyPair } from '../../shared/ssh-key.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 describe('clusters', () => {
   let gw: TestGateway;
   let token: string;
-  const key = ssh2.utils.generateKeyPairSync('ed25519');
+  const key = generateSshKeyPair();
 
   beforeAll(async () => {
     gw = await startTestGateway();
@@ -207,7 +207,7 @@ describe('clusters', () => {
 describe('audit', () => {
   let gw: TestGateway;
   let token: string;
-  const key = ssh2.utils.generateKeyPairSync('ed25519');
+  const key = generateSshKeyPair();
 
   beforeAll(async () => {
     gw = await startTestGateway();

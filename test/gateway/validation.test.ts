@@ -1,5 +1,5 @@
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSshKeyPair } from '../../shared/ssh-key.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 describe('request validation', () => {
@@ -137,7 +137,7 @@ describe('request validation', () => {
   });
 
   it('accepts a well-formed cluster with ssh settings', async () => {
-    const key = ssh2.utils.generateKeyPairSync('ed25519');
+    const key = generateSshKeyPair();
     const res = await gw.request('POST', '/api/v1/clusters', {
       token,
       body: {

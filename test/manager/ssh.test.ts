@@ -1,9 +1,9 @@
 import { connect as netConnect } from 'node:net';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSsh, HostKeyMismatch, type SshTarget } from '../../manager/ssh.js';
 import { PermanentError } from '../../manager/worker.js';
 import { freePort } from '../../shared/net.js';
+import { generateSshKeyPair } from '../../shared/ssh-key.js';
 import { haveSshd, startSshd, type TestSshd } from '../support/sshd.js';
 
 const needSshd = !haveSshd() && !process.env.CI;
@@ -77,7 +77,7 @@ describe.skipIf(needSshd)('ssh to a real OpenSSH sshd', () => {
       /host key of 127\.0\.0\.1:\d+ changed: pinned SHA256:somethingElse, offered SHA256:/,
     );
 
-    const stranger = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const stranger = generateSshKeyPair().private;
     const wrongKey = connectSsh({ ...target, privateKey: stranger });
     await expect(wrongKey).rejects.toBeInstanceOf(PermanentError);
     await expect(wrongKey).rejects.toThrow(/authentication as \S+ failed/);
