@@ -1,8 +1,8 @@
 // Opens the postgres.js pool every program uses, set up to ride through a database restart or
 // failover: connections are made again on demand, soon after the server is back.
 import postgres from 'postgres';
-import { type SocketOptions, socketFactory } from './socket.js';
-import { guardTransactions } from './transaction-guard.js';
+import { type DriverOptions, fetchTypesOnce, mendDriver } from './driver-defects.js';
+import { socketFactory } from './socket.js';
 
 export type Sql = postgres.Sql;
 /** A pool or a transaction: what a query helper needs. */
@@ -28,7 +28,6 @@ export function reconnectDelay(retries: number): number {
 }
 
 export function connect(url: string, options: ConnectOptions = {}): Sql {
-  letTypeFetchFail();
   const sockets = socketFactory();
   const sql = postgres(url, {
     max: options.max ?? 10,
@@ -42,40 +41,5 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'commander' },
   });
-  return guardTransactions(sql);
-}
-
-/** The part of postgres.js's parsed options (one object per pool) that the rules below use. */
-interface DriverOptions extends SocketOptions {
-  fetch_types: boolean;
-  shared: { typeArrayMap: Record<number, number> };
-}
-
-/**
- * postgres.js asks each new connection for the server's array types, in a query nobody awaits
- * (connection.js, `fetchArrayTypes`). When that connection dies before the answer (the server
- * restarting), the query's rejection reaches no caller and ends the process. The types it learns
- * belong to the pool and are the same on every server (built-in OIDs; the schema defines no types
- * of its own), so once one connection has them, the pool's later connections skip the question.
- */
-function fetchTypesOnce(pool: DriverOptions): DriverOptions {
-  if (pool.fetch_types && Object.keys(pool.shared.typeArrayMap).length > 0) pool.fetch_types = false;
-  return pool;
-}
-
-let typeFetchGuarded = false;
-
-/**
- * The question is still asked by a pool's first connection; should that one die meanwhile, its
- * rejection is let go (postgres.js connects again and asks again, holding the first query until
- * then). Any other unhandled rejection ends the process as before.
- */
-function letTypeFetchFail(): void {
-  if (typeFetchGuarded) return;
-  typeFetchGuarded = true;
-  process.on('unhandledRejection', (reason) => {
-    const query = (reason as { query?: unknown } | null)?.query;
-    if (typeof query === 'string' && query.includes('from pg_catalog.pg_type a')) return;
-    throw reason;
-  });
+  return mendDriver(sql);
 }

@@ -80,6 +80,28 @@ describe('database pool', () => {
     }
   });
 
+  it('answers whole results after a query that failed half-way through its rows', async () => {
+    const one = connect(db.url, { max: 1, applicationName: 'sparse-test' });
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        // Three rows arrive, then row 4 divides by zero; both queries share the one connection.
+        const failed = one`select i, 1 / (4 - i) as boom from generate_series(1, 10) i`.then(
+          () => undefined,
+          (error: { code?: string }) => error.code,
+        );
+        const next = one<{ x: number }[]>`select x from generate_series(1, 5) x`;
+        expect(await failed).toBe('22012');
+        const rows = await next;
+        expect(rows.length).toBe(5);
+        expect(rows.map((row) => row.x)).toEqual([1, 2, 3, 4, 5]);
+        const [first] = await one<{ y: number }[]>`select 7 as y`;
+        expect(first?.y).toBe(7);
+      }
+    } finally {
+      await one.end({ timeout: 1 });
+    }
+  });
+
   it('waits at most a second between connection attempts', () => {
     for (let retries = 0; retries < 40; retries += 1) {
       const delay = reconnectDelay(retries);
