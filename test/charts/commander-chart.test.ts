@@ -37,6 +37,7 @@ const EXTERNAL = {
   'commander-gateway-tls': {
     'tls.crt': '-----BEGIN CERTIFICATE-----\n',
     'tls.key': '-----BEGIN PRIVATE KEY-----\n',
+    'ca.crt': '-----BEGIN CERTIFICATE-----\n',
   },
 };
 
@@ -258,10 +259,14 @@ describe('charts/commander', () => {
       expect(
         gateway.spec.template.spec.volumes.find((v: Rendered) => v.name === 'tls').secret.secretName,
       ).toBe('commander-gateway-tls');
-      expect(one(objects, 'Deployment', '-manager').spec.template.spec.containers[0].env).toContainEqual({
-        name: 'COMMANDER_GATEWAY_URL',
-        value: 'https://cmdr-commander-gateway.ops.svc:8080',
-      });
+      // The manager reaches that HTTPS, trusting the CA of the Secret's ca.crt.
+      const manager = one(objects, 'Deployment', '-manager');
+      const managerDir = mkdtempSync(join(root, 'pod-'));
+      const managerConfig = loadConfig(
+        podEnvironment(objects, manager.spec.template.spec, 'manager', managerDir, EXTERNAL),
+      );
+      expect(managerConfig.gatewayUrl).toBe('https://cmdr-commander-gateway.ops.svc:8080');
+      expect(managerConfig.gatewayCaFile).toBe(join(managerDir, '/etc/commander/gateway-ca/ca.crt'));
     },
   );
 
@@ -276,6 +281,9 @@ describe('charts/commander', () => {
     expect(await bad('logLevel=loud')).toMatch(/logLevel/);
     expect(await bad('ingress.enabled=true')).toMatch(/ingress\.host is required/);
     expect(await bad('database.existingSecret=')).toMatch(/database\/existingSecret/);
+    expect(await bad('manager.gatewayCa.secret=a', 'manager.gatewayCa.configMap=b')).toMatch(
+      /manager\/gatewayCa/,
+    );
   });
 
   it.skipIf(!helmPath)(
