@@ -13,6 +13,7 @@ import postgres from 'postgres';
 import { keysEnvironment } from '../shared/config.js';
 import { generateKeys } from '../shared/crypto.js';
 import { freePort } from '../shared/net.js';
+import { NODE_FLAGS } from '../shared/node-flags.js';
 
 export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -24,9 +25,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Node flags for the product processes, e.g. BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
+/**
+ * Node flags for the product processes: those they always start with, plus BENCH_NODE_FLAGS
+ * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+ */
 function nodeFlags(): string[] {
-  return (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 }
 
 /** Every child still running: killed when the bench process exits, however it exits. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../shared/net.js';
+import { NODE_FLAGS } from '../../shared/node-flags.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import {
   cachedStage,
@@ -62,8 +63,9 @@ describe('the image the Dockerfile describes', () => {
     runStage(final, CONTEXT, root, fromStage);
     app = join(root, lastOf(final, 'WORKDIR') ?? '/');
     const entrypoint = execForm(lastOf(final, 'ENTRYPOINT') ?? '[]');
-    expect(entrypoint[0]).toBe('node');
-    cli = join(root, entrypoint[1] as string);
+    // node, the flags every process starts with (which startCommand gives too), the CLI.
+    expect(entrypoint.slice(0, -1)).toEqual(['node', ...NODE_FLAGS]);
+    cli = join(root, entrypoint.at(-1) as string);
   }, 10 * 60_000);
 
   afterAll(async () => {

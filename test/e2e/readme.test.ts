@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE_FLAGS } from '../../shared/node-flags.js';
 import { createNetns, haveNetns, type NetNs } from '../support/netns.js';
 import { CLI } from '../support/process.js';
 import { haveSshd, startSshd, type TestSshd } from '../support/sshd.js';
@@ -120,8 +121,8 @@ describe.skipIf(!runnable && !process.env.CI)('the README, run as written', () =
     chmodSync(dir, 0o755);
     // What `npm ci` left behind in a checkout: `npm start` and `npx commander` run the built CLI.
     const preamble = [
-      `npm() { case "$1" in ci) ;; start) node ${CLI} up ;; *) command npm "$@" ;; esac; }`,
-      `npx() { if [ "$1" = commander ]; then shift; node ${CLI} "$@"; else command npx "$@"; fi; }`,
+      `npm() { case "$1" in ci) ;; start) node ${NODE_FLAGS.join(' ')} ${CLI} up ;; *) command npm "$@" ;; esac; }`,
+      `npx() { if [ "$1" = commander ]; then shift; node ${NODE_FLAGS.join(' ')} ${CLI} "$@"; else command npx "$@"; fi; }`,
     ].join('\n');
     server = new Terminal(ns.exec, dir, preamble);
     user = new Terminal(ns.exec, dir, preamble);

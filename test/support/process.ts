@@ -1,6 +1,7 @@
 // Runs the built `commander` CLI as a real child process and watches its output.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../shared/node-flags.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -26,7 +27,13 @@ export function startCommand(
   prefix: string[] = [],
   options: { cli?: string; cwd?: string } = {},
 ): RunningCommand {
-  const [command = process.execPath, ...argv] = [...prefix, process.execPath, options.cli ?? CLI, ...args];
+  const [command = process.execPath, ...argv] = [
+    ...prefix,
+    process.execPath,
+    ...NODE_FLAGS,
+    options.cli ?? CLI,
+    ...args,
+  ];
   const child = spawn(command, argv, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

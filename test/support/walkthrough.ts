@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../shared/node-flags.js';
 import { freshDatabase, type TestDatabase } from './db.js';
 import { createNetns, haveNetns, type NetNs } from './netns.js';
 import { CLI, type RunningCommand } from './process.js';
@@ -110,7 +111,7 @@ async function runBlocks(
   const trace = join(dir, 'trace.log');
   const preamble = [
     `exec 2>>${trace}`,
-    `npx() { if [ "$1" = commander ]; then shift; DATABASE_URL='${databaseUrl}' ${process.execPath} ${CLI} "$@"; else command npx "$@"; fi; }`,
+    `npx() { if [ "$1" = commander ]; then shift; DATABASE_URL='${databaseUrl}' ${process.execPath} ${NODE_FLAGS.join(' ')} ${CLI} "$@"; else command npx "$@"; fi; }`,
     'set -x',
   ];
   writeFileSync(
@@ -157,7 +158,7 @@ function inNs(ns: NetNs, argv: string[]): [string, string[]] {
 
 /** `commander <args>` inside the namespace, in `cwd`, with exactly `env` (plus PATH and HOME). */
 function startIn(ns: NetNs, args: string[], env: Record<string, string>, cwd: string): RunningCommand {
-  const [command, argv] = inNs(ns, [process.execPath, CLI, ...args]);
+  const [command, argv] = inNs(ns, [process.execPath, ...NODE_FLAGS, CLI, ...args]);
   const child = spawn(command, argv, {
     cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
