@@ -91,16 +91,17 @@ const CONNECTION_GONE = new Set([
 ]);
 
 /**
- * Makes `sql.begin` safe when the transaction's connection dies (porsager/postgres#1154, #1208). postgres.js answers a failed
- * transaction callback with ROLLBACK (and a finished one with COMMIT) on the same connection; when
- * that connection has closed, the write is deferred with setImmediate onto a socket that is gone,
- * and the TypeError it throws there reaches no caller and ends the process. A transaction whose
- * connection is gone is over on the server anyway, and postgres.js rejects `begin` itself as soon
- * as the connection closes: so when a query in the callback fails that way, the callback is left
- * pending instead of failing, nothing more is written to the dead connection, and the caller sees
- * the rejection from `begin`. (The pending callback holds nothing alive: no timer refers to it.)
+ * Makes `sql.begin` safe when the transaction's connection dies (porsager/postgres#1154, #1208).
+ * postgres.js answers a failed transaction callback with ROLLBACK (and a finished one with COMMIT)
+ * on the same connection; when that connection has closed, the write is deferred with
+ * setImmediate onto a socket that is gone, and the TypeError it throws there reaches no caller and
+ * ends the process. A transaction whose connection is gone is over on the server anyway, and
+ * postgres.js rejects `begin` itself as soon as the connection closes: so when a query in the
+ * callback fails that way, the callback is left pending instead of failing, nothing more is
+ * written to the dead connection, and the caller sees the rejection from `begin`. (The pending
+ * callback holds nothing alive: no timer refers to it.)
  */
-export function guardTransactions(sql: postgres.Sql): postgres.Sql {
+function guardTransactions(sql: postgres.Sql): postgres.Sql {
   const begin = sql.begin as (...args: unknown[]) => Promise<unknown>;
   const guarded = (...args: unknown[]) => {
     const fn = args.at(-1) as (tx: postgres.TransactionSql) => unknown;
