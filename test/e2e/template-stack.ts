@@ -2,7 +2,8 @@
 // manager) or `commander up` (both in one process), a real sshd in a network namespace standing
 // for the cluster's master, the Kubernetes API double the agent applies to, and an installers
 // file whose install starts a real agent.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../shared/net.js';
@@ -109,7 +110,7 @@ export async function startTemplateStack(
       `    install: ${JSON.stringify(install)}`,
       `    check: ${JSON.stringify(check)}`,
       `    converge: ${JSON.stringify(`cp {bundle}/cluster-configuration.yaml ${applied} && echo converged`)}`,
-      `    destroy: ${JSON.stringify('pkill -f "agent --state-dir {bundle}/state"; echo destroyed')}`,
+      `    destroy: ${JSON.stringify('pkill -f "agent --state-dir {bundle}/state"; rm -rf {bundle}; echo destroyed')}`,
     ].join('\n'),
   );
   // The gateway listens on the host's end of the pair: the agent in the namespace dials it.
@@ -161,6 +162,9 @@ export async function startTemplateStack(
     },
     async stop() {
       await processes.stopAll();
+      // The agents the installs started (setsid, so no process of ours is their parent), unless a
+      // delete's destroy stopped them already.
+      await stopInstalledAgents(kubeconfig);
       await sshd?.stop();
       await kube.close();
       ns.remove();
@@ -168,4 +172,25 @@ export async function startTemplateStack(
       dir.remove();
     },
   };
+}
+
+/**
+ * Stops the agents started for this stack (their command line names its kubeconfig) and removes
+ * their bundles from the master's home, which is this machine's.
+ */
+async function stopInstalledAgents(kubeconfig: string): Promise<void> {
+  const pattern = `agent --state-dir .* --kubeconfig ${kubeconfig} `;
+  const listed = spawnSync('pgrep', ['-af', pattern], { encoding: 'utf8' }).stdout;
+  const bundles = [...listed.matchAll(/--state-dir (\S+)\/state /g)].map((match) => match[1] as string);
+  spawnSync('pkill', ['-f', pattern]);
+  for (let waited = 0; spawnSync('pgrep', ['-f', pattern]).status === 0; waited += 100) {
+    if (waited >= 10_000) {
+      spawnSync('pkill', ['-KILL', '-f', pattern]);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  for (const bundle of bundles) {
+    if (/\/\.commander\/bundle-[0-9a-f-]+$/.test(bundle)) rmSync(bundle, { recursive: true, force: true });
+  }
 }
