@@ -14,6 +14,7 @@ import { keysEnvironment } from '../shared/config.js';
 import { generateKeys } from '../shared/crypto.js';
 import { freePort } from '../shared/net.js';
 import { NODE_FLAGS } from '../shared/node-flags.js';
+import { selfSigned, type TlsFiles } from './certificates.js';
 
 export const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -226,38 +227,10 @@ export interface Gateway {
 
 /** A self-signed certificate for 127.0.0.1 (the gateway's own TLS), in `dir`. */
 export function selfSignedCertificate(dir: string): TlsFiles {
-  const certFile = join(dir, 'gateway.crt');
-  const keyFile = join(dir, 'gateway.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { certFile, keyFile };
+  return selfSigned(dir, 'gateway', '/CN=127.0.0.1', ['subjectAltName=IP:127.0.0.1']);
 }
 
-export interface TlsFiles {
-  certFile: string;
-  keyFile: string;
-}
+export type { TlsFiles };
 
 /** GET/POST over http or, with `caFile`, https verified with it (fetch takes no CA). */
 function call(

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selfSigned } from '../../bench/certificates.js';
 import { freePort } from '../../shared/net.js';
 import { startConnectProxy } from '../support/connect-proxy.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
@@ -21,33 +22,13 @@ describe('agent transport', () => {
   let base: string;
   let port: number;
   let token: string;
-  const certFile = join(dir.path, 'cert.pem');
-  const keyFile = join(dir.path, 'key.pem');
+  let certFile = '';
+  let keyFile = '';
 
   beforeAll(async () => {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    ({ certFile, keyFile } = selfSigned(dir.path, 'gateway', '/CN=localhost', [
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ]));
     db = await freshDatabase({ migrated: false });
     env = { DATABASE_URL: db.url, ...keysEnv(testKeys()) };
     const made = await processes.run(['token', 'create', '--workspace', 'ops', '--role', 'operator'], env);

@@ -14,7 +14,7 @@ import { KEY_VARIABLES } from '../../shared/config.js';
 import { Encryptor } from '../../shared/crypto.js';
 import { encodeMessage, readFirstMessage } from '../../shared/wire/messages.js';
 import { type Balancer, startBalancer } from '../support/balancer.js';
-import { haveSshd, startSshd, type TestSshd } from '../support/sshd.js';
+import { haveSshd, sshClientArgs, startSshd, type TestSshd } from '../support/sshd.js';
 import {
   type AgentInstance,
   AgentStack,
@@ -67,26 +67,7 @@ describe.skipIf(!haveOpenSsh && !process.env.CI)('three gateway replicas behind 
     return new Map(rows.map((row) => [row.id, Number(row.beats)]));
   };
 
-  const sshArgs = (port: number, command: string) => [
-    '-F',
-    '/dev/null',
-    '-p',
-    String(port),
-    '-i',
-    sshd.privateKeyFile,
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'ConnectTimeout=30',
-    `${sshd.user}@127.0.0.1`,
-    command,
-  ];
+  const sshArgs = (port: number, command: string) => sshClientArgs(sshd, port, command, 30);
 
   /** `ssh … echo <word>` through `commander tunnel` on `replica` to `clusterId`. */
   const sshThrough = async (replica: Replica, clusterId: string, word: string) => {

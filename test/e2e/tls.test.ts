@@ -14,7 +14,7 @@ import { issueServerCertificate, makeCa, opensslPin, type TestCertificate } from
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 import { keysEnv, testKeys } from '../support/keys.js';
 import type { RunningCommand } from '../support/process.js';
-import { startSshd, type TestSshd } from '../support/sshd.js';
+import { sshClientArgs, startSshd, type TestSshd } from '../support/sshd.js';
 import { ECHO_TRAILER, echoPayload, echoServer, type TestServer } from '../support/tcp.js';
 import { startTlsProxy, type TlsProxy } from '../support/tls-proxy.js';
 import { eventually, logged, logLines, waitForLog } from './agent-stack.js';
@@ -169,32 +169,11 @@ class TlsStack {
 
 /** `ssh … echo ok` through a local port that forwards to `sshd`. */
 async function sshThrough(port: number, sshd: TestSshd): Promise<string> {
-  const ssh = await run(
-    'ssh',
-    [
-      '-F',
-      '/dev/null',
-      '-p',
-      String(port),
-      '-i',
-      sshd.privateKeyFile,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'ConnectTimeout=10',
-      `${sshd.user}@127.0.0.1`,
-      'echo ok',
-    ],
-    { timeout: 30_000 },
-  ).catch((error: Error & { stderr?: string }) => {
-    throw new Error(`ssh failed: ${error.message}\n${error.stderr ?? ''}\nsshd:\n${sshd.log()}`);
-  });
+  const ssh = await run('ssh', sshClientArgs(sshd, port, 'echo ok'), { timeout: 30_000 }).catch(
+    (error: Error & { stderr?: string }) => {
+      throw new Error(`ssh failed: ${error.message}\n${error.stderr ?? ''}\nsshd:\n${sshd.log()}`);
+    },
+  );
   return ssh.stdout;
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../shared/net.js';
-import { haveSshd, startSshd, type TestSshd } from '../support/sshd.js';
+import { haveSshd, sshClientArgs, startSshd, type TestSshd } from '../support/sshd.js';
 import {
   connectTo,
   ECHO_TRAILER,
@@ -165,32 +165,11 @@ describe('tunnel through a real agent', () => {
       const server = sshd;
 
       const tunnel = await stack.startTunnel(clusterId, `127.0.0.1:${sshdPort}`);
-      const ssh = await run(
-        'ssh',
-        [
-          '-F',
-          '/dev/null',
-          '-p',
-          String(tunnel.port),
-          '-i',
-          server.privateKeyFile,
-          '-o',
-          'IdentitiesOnly=yes',
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          '-o',
-          'BatchMode=yes',
-          '-o',
-          'ConnectTimeout=10',
-          `${server.user}@127.0.0.1`,
-          'echo ok',
-        ],
-        { timeout: 30_000 },
-      ).catch((error: Error & { stderr?: string }) => {
-        throw new Error(`ssh failed: ${error.message}\n${error.stderr ?? ''}\nsshd:\n${server.log()}`);
-      });
+      const ssh = await run('ssh', sshClientArgs(server, tunnel.port, 'echo ok'), { timeout: 30_000 }).catch(
+        (error: Error & { stderr?: string }) => {
+          throw new Error(`ssh failed: ${error.message}\n${error.stderr ?? ''}\nsshd:\n${server.log()}`);
+        },
+      );
       expect(ssh.stdout).toBe('ok\n');
       // sshd saw the connection come from the agent's side, on loopback, and accepted the key.
       expect(server.log()).toMatch(/Accepted publickey for \S+ from 127\.0\.0\.1/);

@@ -3,11 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { selfSigned, type TlsFiles } from '../../bench/certificates.js';
 
-export interface TestCertificate {
-  certFile: string;
-  keyFile: string;
-}
+export type TestCertificate = TlsFiles;
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -15,30 +13,10 @@ function openssl(args: string[]): void {
 
 /** A self-signed CA named `name`, in `dir`. */
 export function makeCa(dir: string, name: string): TestCertificate {
-  const certFile = join(dir, `${name}.crt`);
-  const keyFile = join(dir, `${name}.key`);
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
+  return selfSigned(dir, name, `/CN=${name}`, [
     'basicConstraints=critical,CA:TRUE',
-    '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
-  return { certFile, keyFile };
 }
 
 /** A server certificate for localhost and 127.0.0.1, signed by `ca`, with a key of its own. */

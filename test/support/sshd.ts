@@ -117,3 +117,30 @@ export async function startSshd(
     },
   };
 }
+
+/**
+ * OpenSSH client arguments that run `command` on `sshd` through 127.0.0.1:`port` (a tunnel's local
+ * end): its test key only, no config file, no host key checks, no prompts.
+ */
+export function sshClientArgs(sshd: TestSshd, port: number, command: string, connectTimeoutS = 10): string[] {
+  return [
+    '-F',
+    '/dev/null',
+    '-p',
+    String(port),
+    '-i',
+    sshd.privateKeyFile,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `ConnectTimeout=${connectTimeoutS}`,
+    `${sshd.user}@127.0.0.1`,
+    command,
+  ];
+}
