@@ -3,7 +3,7 @@
 // Figures go to stdout (report.ts); everything else goes to stderr.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -86,7 +86,11 @@ export class Child {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
       stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    // Whole stdout for a diagnosis (what --trace-gc prints, say); the Tail keeps only the end.
+    const copyDir = process.env.BENCH_STDOUT_DIR;
+    const copy = copyDir ? createWriteStream(join(copyDir, `${name}-${this.child.pid}.log`)) : undefined;
     this.child.stdout?.on('data', (chunk: Buffer) => {
+      copy?.write(chunk);
       const text = chunk.toString();
       this.out.add(text);
       if (this.lineWatchers.size === 0) {
@@ -480,6 +484,36 @@ export async function startTunnelCli(
   );
   const match = await child.waitForLine(/listening on 127\.0\.0\.1:(\d+)/);
   return { port: Number(match[1]), child };
+}
+
+/**
+ * Three bench/relay.ts processes in a row in front of `targetPort`, each with the product's Node
+ * flags; with `tls`, the middle two legs are TLS like a `wss://` tunnel's. Resolves with the
+ * first relay's port.
+ */
+export async function startRelayChain(
+  resources: Resources,
+  targetPort: number,
+  tls?: TlsFiles,
+): Promise<number> {
+  const script = fileURLToPath(new URL('./relay.js', import.meta.url));
+  const legs: Array<{ tlsIn: boolean; tlsOut: boolean }> = [
+    { tlsIn: true, tlsOut: false },
+    { tlsIn: true, tlsOut: true },
+    { tlsIn: false, tlsOut: true },
+  ];
+  let port = targetPort;
+  for (const leg of legs) {
+    const args = [
+      String(port),
+      ...(tls && leg.tlsIn ? ['--tls-in', tls.certFile, tls.keyFile] : []),
+      ...(tls && leg.tlsOut ? ['--tls-out', tls.certFile] : []),
+    ];
+    const child = resources.add(new Child('relay', script, args, {}, { flags: nodeFlags() }));
+    const match = await child.waitForLine(/^\{"port":(\d+)\}$/);
+    port = Number(match[1]);
+  }
+  return port;
 }
 
 export interface Targets {

@@ -7,17 +7,23 @@
 // alternates them ROUNDS times; the run's figure is the median of its rounds. Runs go over plain
 // ws:// and over wss:// (the gateway's own TLS), in alternating order: `ssh -L` encrypts too, so
 // wss:// is the fair pair. Every run's ratio is reported, then the worst and the median.
+// Each run also measures the ceiling of a three-process path on the machine: three plain Node
+// relays in a row (bench/relay.ts, TLS on the middle two legs for wss://), started fresh with the
+// same flags. They only copy bytes, so their ratio to `ssh -L` is what the machine allows a tunnel
+// through three Node processes.
 //   one_stream:          client → target on one connection
 //   one_stream_download: target → client on one connection
 // BENCH_TUNNEL_RUNS runs per transport (default 10), BENCH_TUNNEL_ROUNDS rounds per run (default
 // 3), BENCH_TUNNEL_MIB MiB per round (default 512), BENCH_TUNNEL_WARMUP_MIB MiB of warm-up each
-// way per path (default 1024: less measures a cold tunnel).
+// way per path (default 1024: less measures a cold tunnel), BENCH_TUNNEL_TRANSPORTS which of
+// ws,wss to run (default both).
 import {
   log,
   Resources,
   selfSignedCertificate,
   startAgent,
   startGateway,
+  startRelayChain,
   startTargets,
   startTunnelCli,
 } from './harness.js';
@@ -38,7 +44,15 @@ const SCENARIOS: Array<{ metric: string; measure: (ports: Ports, bytes: number) 
   { metric: 'one_stream_download', measure: (ports, bytes) => pullThroughput(ports.source, 1, bytes) },
 ];
 
-type Transport = 'ws' | 'wss';
+const TRANSPORTS = ['ws', 'wss'] as const;
+type Transport = (typeof TRANSPORTS)[number];
+
+/** What a run measures on each path, per scenario: the median of its rounds, MB/s. */
+interface RunFigures {
+  tunnel: number;
+  ssh: number;
+  relays: number;
+}
 
 function setting(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -47,6 +61,20 @@ function setting(name: string, fallback: number): number {
   if (!Number.isFinite(value) || value <= 0)
     throw new Error(`${name} must be a positive number, got "${raw}"`);
   return value;
+}
+
+/** The tunnel's figures carry the plain key (`one_stream_ws`), the relays' a `_relays` suffix. */
+function figureName(key: string, path: 'tunnel' | 'relays'): string {
+  return path === 'tunnel' ? key : `${key}_relays`;
+}
+
+function transportsSetting(): Transport[] {
+  const raw = process.env.BENCH_TUNNEL_TRANSPORTS;
+  if (raw === undefined || raw === '') return [...TRANSPORTS];
+  const chosen = raw.split(',');
+  const unknown = chosen.filter((name) => !(TRANSPORTS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`BENCH_TUNNEL_TRANSPORTS must list ws and/or wss, got "${raw}"`);
+  return TRANSPORTS.filter((name) => chosen.includes(name));
 }
 
 function median(values: number[]): number {
@@ -62,16 +90,17 @@ export async function run(databaseUrl: string): Promise<void> {
   const rounds = Math.round(setting('BENCH_TUNNEL_ROUNDS', 3));
   const bytes = Math.round(setting('BENCH_TUNNEL_MIB', 512) * MIB);
   const warmUp = Math.round(setting('BENCH_TUNNEL_WARMUP_MIB', 1024) * MIB);
+  const transports = transportsSetting();
   const shared = new Resources();
   try {
     const targets = await startTargets(shared);
     const sshd = await startSshd(shared);
     const certificate = selfSignedCertificate(shared.tempDir('commander-bench-tls-'));
     log(`${BENCH}: ssh cipher ${sshCipher(sshd)}; ${runs} runs × ${rounds} rounds of ${bytes / MIB} MiB`);
-    /** [transport][metric] → per run: the tunnel's and ssh's medians. */
-    const results: Record<string, Array<{ tunnel: number; ssh: number }>> = {};
+    /** [transport][metric] → per run: each path's median. */
+    const results: Record<string, RunFigures[]> = {};
     for (let index = 0; index < runs; index++) {
-      const order: Transport[] = index % 2 === 0 ? ['ws', 'wss'] : ['wss', 'ws'];
+      const order = index % 2 === 0 ? transports : [...transports].reverse();
       for (const transport of order) {
         const measured = await oneRun(
           databaseUrl,
@@ -85,45 +114,52 @@ export async function run(databaseUrl: string): Promise<void> {
             label: `run ${index + 1} ${transport}`,
           },
         );
-        for (const [metric, pair] of Object.entries(measured)) {
+        for (const [metric, figures] of Object.entries(measured)) {
           const key = `${metric}_${transport}`;
-          results[key] = [...(results[key] ?? []), pair];
-          report({
-            bench: BENCH,
-            metric: `${key}_run_${index + 1}`,
-            value: pair.tunnel,
-            unit: 'MB/s',
-            baseline: pair.ssh,
-          });
+          results[key] = [...(results[key] ?? []), figures];
+          for (const path of ['tunnel', 'relays'] as const) {
+            report({
+              bench: BENCH,
+              metric: `${figureName(key, path)}_run_${index + 1}`,
+              value: figures[path],
+              unit: 'MB/s',
+              baseline: figures.ssh,
+            });
+          }
         }
       }
     }
-    for (const [key, pairs] of Object.entries(results)) {
-      const ratios = pairs.map((pair) => pair.tunnel / pair.ssh);
-      log(`${BENCH}: ${key} ratios ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}`);
-      report({ bench: BENCH, metric: `${key}_worst_ratio`, value: Math.min(...ratios), unit: 'x ssh -L' });
-      report({ bench: BENCH, metric: `${key}_median_ratio`, value: median(ratios), unit: 'x ssh -L' });
-      report({
-        bench: BENCH,
-        metric: `${key}_median`,
-        value: median(pairs.map((pair) => pair.tunnel)),
-        unit: 'MB/s',
-        baseline: median(pairs.map((pair) => pair.ssh)),
-      });
+    for (const [key, runFigures] of Object.entries(results)) {
+      for (const path of ['tunnel', 'relays'] as const) {
+        const name = figureName(key, path);
+        const ratios = runFigures.map((figures) => figures[path] / figures.ssh);
+        log(`${BENCH}: ${name} ratios ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}`);
+        report({ bench: BENCH, metric: `${name}_worst_ratio`, value: Math.min(...ratios), unit: 'x ssh -L' });
+        report({ bench: BENCH, metric: `${name}_median_ratio`, value: median(ratios), unit: 'x ssh -L' });
+        report({
+          bench: BENCH,
+          metric: `${name}_median`,
+          value: median(runFigures.map((figures) => figures[path])),
+          unit: 'MB/s',
+          baseline: median(runFigures.map((figures) => figures.ssh)),
+        });
+      }
+      const ofCeiling = runFigures.map((figures) => figures.tunnel / figures.relays);
+      report({ bench: BENCH, metric: `${key}_median_of_relays`, value: median(ofCeiling), unit: 'x relays' });
     }
   } finally {
     await shared.close();
   }
 }
 
-/** One run: fresh processes, a warm-up of both paths, then `rounds` alternating rounds. */
+/** One run: fresh processes, a warm-up of every path, then `rounds` alternating rounds. */
 async function oneRun(
   databaseUrl: string,
   targets: Ports,
   sshd: Sshd,
   tls: { certFile: string; keyFile: string } | undefined,
   options: { rounds: number; bytes: number; warmUp: number; label: string },
-): Promise<Record<string, { tunnel: number; ssh: number }>> {
+): Promise<Record<string, RunFigures>> {
   const resources = new Resources();
   try {
     const gateway = await startGateway(resources, databaseUrl, {}, tls);
@@ -136,14 +172,18 @@ async function oneRun(
       sink: await startSshForward(resources, sshd, targets.sink),
       source: await startSshForward(resources, sshd, targets.source),
     };
-    const paths = { tunnel, ssh };
+    const relays: Ports = {
+      sink: await startRelayChain(resources, targets.sink, tls),
+      source: await startRelayChain(resources, targets.source, tls),
+    };
+    const paths = { tunnel, ssh, relays };
     for (const ports of Object.values(paths)) {
       await pushThroughput(ports.sink, 1, options.warmUp);
       await pullThroughput(ports.source, 1, options.warmUp);
     }
-    const measured: Record<string, { tunnel: number; ssh: number }> = {};
+    const measured: Record<string, RunFigures> = {};
     for (const { metric, measure } of SCENARIOS) {
-      const values: Record<keyof typeof paths, number[]> = { tunnel: [], ssh: [] };
+      const values: Record<keyof typeof paths, number[]> = { tunnel: [], ssh: [], relays: [] };
       for (let round = 0; round < options.rounds; round++) {
         for (const [name, ports] of Object.entries(paths) as Array<[keyof typeof paths, Ports]>) {
           const value = await measure(ports, options.bytes);
@@ -151,7 +191,11 @@ async function oneRun(
           log(`${BENCH}: ${options.label} ${metric} round ${round + 1} ${name} ${value.toFixed(1)} MB/s`);
         }
       }
-      measured[metric] = { tunnel: median(values.tunnel), ssh: median(values.ssh) };
+      measured[metric] = {
+        tunnel: median(values.tunnel),
+        ssh: median(values.ssh),
+        relays: median(values.relays),
+      };
     }
     return measured;
   } finally {
