@@ -36,5 +36,5 @@ COPY package.json ./
 COPY shared/db/migrations ./shared/db/migrations
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["node", "--max-semi-space-size=64", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=64", "/app/dist/cli/main.js"]
 CMD ["--help"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --initial-old-space-size=64
 // `commander <command>`: finds the command, parses its flags strictly and runs it.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config.js';
