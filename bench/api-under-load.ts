@@ -11,7 +11,16 @@
 // /metrics) come beside it. Goal: healthz_p99 under 50 ms.
 import { Agent, request as httpRequest } from 'node:http';
 import { largeYamlSet } from './desired-sets.js';
-import { api, createCluster, log, Resources, sleep, startAgentLoad, startGateway } from './harness.js';
+import {
+  api,
+  createCluster,
+  gatewayMetric,
+  log,
+  Resources,
+  sleep,
+  startAgentLoad,
+  startGateway,
+} from './harness.js';
 import { percentile, report } from './report.js';
 
 const BENCH = 'api-under-load';
@@ -201,10 +210,5 @@ async function putYaml(
 
 /** The gateway's largest event-loop delay since the previous scrape, in ms. */
 async function eventLoopMaxMs(gateway: { url: string; token: string }): Promise<number> {
-  const response = await fetch(`${gateway.url}/metrics`, { headers: { 'x-auth-token': gateway.token } });
-  const text = await response.text();
-  const match = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text);
-  if (!response.ok || !match)
-    throw new Error(`no nodejs_eventloop_lag_max_seconds in /metrics: ${text.slice(0, 200)}`);
-  return Number(match[1]) * 1000;
+  return (await gatewayMetric(gateway, 'nodejs_eventloop_lag_max_seconds')) * 1000;
 }

@@ -2,6 +2,7 @@
 // 1-2 KiB each in one namespace. ConfigMap config-0's `version` value is the one thing that differs
 // between the sets of two revisions.
 import { stringify } from 'yaml';
+import { gatewayMetric } from './harness.js';
 
 const LOREM =
   'Commander keeps the desired state of every cluster of a fleet and lets the agents pull only ' +
@@ -92,13 +93,8 @@ export function configMapSet(namespace: string, count: number, version: string):
 }
 
 /** The gateway's commander_agent_desired_bytes_total (GET /metrics needs a token). */
-export async function desiredBytesSent(gateway: { url: string; token: string }): Promise<number> {
-  const response = await fetch(`${gateway.url}/metrics`, { headers: { 'x-auth-token': gateway.token } });
-  const text = await response.text();
-  const match = /^commander_agent_desired_bytes_total (\S+)$/m.exec(text);
-  if (!response.ok || !match)
-    throw new Error(`no commander_agent_desired_bytes_total in /metrics: ${text.slice(0, 200)}`);
-  return Number(match[1]);
+export function desiredBytesSent(gateway: { url: string; token: string }): Promise<number> {
+  return gatewayMetric(gateway, 'commander_agent_desired_bytes_total');
 }
 
 /**

@@ -361,6 +361,27 @@ export async function api<T = unknown>(
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+/**
+ * One sample of the gateway's GET /metrics (Prometheus text): the line for `name` whose labels,
+ * if any, include `labels` (e.g. `kind="major"`). Throws if the gateway has no such line.
+ */
+export async function gatewayMetric(
+  gateway: { url: string; token: string; caFile?: string },
+  name: string,
+  labels = '',
+): Promise<number> {
+  const { status, text } = await call(`${gateway.url}/metrics`, {
+    headers: { 'x-auth-token': gateway.token },
+    caFile: gateway.caFile,
+  });
+  const line = text.split('\n').find((candidate) => {
+    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? \S+$/.exec(candidate);
+    return match?.[1] === name && (labels === '' || (match[2] ?? '').includes(labels));
+  });
+  if (status !== 200 || !line) throw new Error(`no ${name}{${labels}} in /metrics: ${text.slice(0, 200)}`);
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 export async function createCluster(gateway: Gateway, name: string): Promise<string> {
   const cluster = await api<{ id: string }>(gateway, 'POST', '/api/v1/clusters', {
     name,

@@ -10,7 +10,8 @@
 // Each run also measures the ceiling of a three-process path on the machine: three plain Node
 // relays in a row (bench/relay.ts, TLS on the middle two legs for wss://), started fresh with the
 // same flags. They only copy bytes, so their ratio to `ssh -L` is what the machine allows a tunnel
-// through three Node processes.
+// through three Node processes. The gateway's full (Mark-Compact) collections are counted per run
+// as well (gateway_full_gcs_*): one or two is normal, dozens made whole lifetimes slow.
 //   one_stream:          client → target on one connection
 //   one_stream_download: target → client on one connection
 // BENCH_TUNNEL_RUNS runs per transport (default 10), BENCH_TUNNEL_ROUNDS rounds per run (default
@@ -18,6 +19,7 @@
 // way per path (default 1024: less measures a cold tunnel), BENCH_TUNNEL_TRANSPORTS which of
 // ws,wss to run (default both).
 import {
+  gatewayMetric,
   log,
   Resources,
   selfSignedCertificate,
@@ -99,10 +101,12 @@ export async function run(databaseUrl: string): Promise<void> {
     log(`${BENCH}: ssh cipher ${sshCipher(sshd)}; ${runs} runs × ${rounds} rounds of ${bytes / MIB} MiB`);
     /** [transport][metric] → per run: each path's median. */
     const results: Record<string, RunFigures[]> = {};
+    /** [transport] → per run: the gateway's full (Mark-Compact) collections. */
+    const collections: Record<string, number[]> = {};
     for (let index = 0; index < runs; index++) {
       const order = index % 2 === 0 ? transports : [...transports].reverse();
       for (const transport of order) {
-        const measured = await oneRun(
+        const { measured, fullCollections } = await oneRun(
           databaseUrl,
           targets,
           sshd,
@@ -114,6 +118,13 @@ export async function run(databaseUrl: string): Promise<void> {
             label: `run ${index + 1} ${transport}`,
           },
         );
+        collections[transport] = [...(collections[transport] ?? []), fullCollections];
+        report({
+          bench: BENCH,
+          metric: `gateway_full_gcs_${transport}_run_${index + 1}`,
+          value: fullCollections,
+          unit: 'collections',
+        });
         for (const [metric, figures] of Object.entries(measured)) {
           const key = `${metric}_${transport}`;
           results[key] = [...(results[key] ?? []), figures];
@@ -128,6 +139,20 @@ export async function run(databaseUrl: string): Promise<void> {
           }
         }
       }
+    }
+    for (const [transport, counts] of Object.entries(collections)) {
+      report({
+        bench: BENCH,
+        metric: `gateway_full_gcs_${transport}_median`,
+        value: median(counts),
+        unit: 'collections',
+      });
+      report({
+        bench: BENCH,
+        metric: `gateway_full_gcs_${transport}_most`,
+        value: Math.max(...counts),
+        unit: 'collections',
+      });
     }
     for (const [key, runFigures] of Object.entries(results)) {
       for (const path of ['tunnel', 'relays'] as const) {
@@ -152,14 +177,18 @@ export async function run(databaseUrl: string): Promise<void> {
   }
 }
 
-/** One run: fresh processes, a warm-up of every path, then `rounds` alternating rounds. */
+/**
+ * One run: fresh processes, a warm-up of every path, then `rounds` alternating rounds. Also
+ * counts the gateway's full collections over its life (its /metrics): dozens of them made
+ * whole lifetimes slow, and shared/node-flags.ts keeps them away.
+ */
 async function oneRun(
   databaseUrl: string,
   targets: Ports,
   sshd: Sshd,
   tls: { certFile: string; keyFile: string } | undefined,
   options: { rounds: number; bytes: number; warmUp: number; label: string },
-): Promise<Record<string, RunFigures>> {
+): Promise<{ measured: Record<string, RunFigures>; fullCollections: number }> {
   const resources = new Resources();
   try {
     const gateway = await startGateway(resources, databaseUrl, {}, tls);
@@ -197,7 +226,8 @@ async function oneRun(
         relays: median(values.relays),
       };
     }
-    return measured;
+    const fullCollections = await gatewayMetric(gateway, 'nodejs_gc_duration_seconds_count', 'kind="major"');
+    return { measured, fullCollections };
   } finally {
     await resources.close();
   }
