@@ -35,9 +35,13 @@ export interface SessionEvents {
 
 /**
  * A batch closes once it holds this many bytes: small frames (control, a dial and its answer)
- * share a write, while each bulk data frame still goes alone, as promptly as before.
+ * share a write, and so do up to four of a bulk stream's 64 KiB data frames. Fewer, larger writes
+ * wake the receiver less often: with a frame per write, a quarter of fresh gateway lifetimes
+ * carried a tunnel at about 0.6× `ssh -L` where the others reached 0.8× (bench
+ * tunnel-throughput); with these batches the slowest of eight ran at 0.71-0.76×. Control frames
+ * still go first, and the transport's high-water mark bounds what waits behind a batch.
  */
-const BATCH_BYTES = 16 * 1024;
+const BATCH_BYTES = 256 * 1024;
 /**
  * How long the ACK of a stream the peer opened may wait to travel with the stream's first
  * frame (a tunnel's dial answer, say) instead of costing a write and a wake-up of its own.

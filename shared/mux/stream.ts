@@ -27,6 +27,8 @@ export interface StreamOptions {
   priority?: boolean;
 }
 
+const noop = () => {};
+
 export class MuxStream extends Duplex {
   /** Priority streams (control traffic) are sent before bulk streams. */
   priority: boolean;
@@ -64,7 +66,8 @@ export class MuxStream extends Duplex {
     private readonly owner: StreamOwner,
     options: { window: number; sendWindow: number; priority: boolean; established: boolean },
   ) {
-    super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    // A writer may queue a whole initial window (256 KiB) before it waits: a batch's worth.
+    super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: INITIAL_WINDOW });
     this.window = options.window;
     this.recvCredit = INITIAL_WINDOW;
     this.sendWindow = options.sendWindow;
@@ -107,15 +110,38 @@ export class MuxStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.queue([chunk], callback);
+  }
+
+  /**
+   * What the application wrote while a write was in flight comes in at once, so the session can
+   * send all of it in one transport write rather than a frame per turn.
+   */
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.queue(
+      chunks.map(({ chunk }) => chunk),
+      callback,
+    );
+  }
+
+  /** Queues chunks for the scheduler; `callback` runs once the last of them went out. */
+  private queue(chunks: Buffer[], callback: (error?: Error | null) => void): void {
     if (this.closedByReset) {
       callback(new MuxError('stream_reset', 'stream was reset'));
       return;
     }
-    if (chunk.length === 0) {
+    const filled = chunks.filter((chunk) => chunk.length > 0);
+    if (filled.length === 0) {
       callback();
       return;
     }
-    this.writes.push({ chunk, offset: 0, callback });
+    const last = filled.length - 1;
+    filled.forEach((chunk, index) => {
+      this.writes.push({ chunk, offset: 0, callback: index === last ? callback : noop });
+    });
     this.owner.schedule(this);
   }
 

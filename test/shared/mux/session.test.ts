@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -160,6 +161,36 @@ describe('mux session', () => {
     },
   );
 
+  it('sends what a writer queued at once in one write: four 64 KiB frames with the SYN, every callback called', async () => {
+    const { client, server, writes } = recordedPair();
+    const received = new Promise<{ bytes: number; sha256: string }>((resolve) =>
+      server.on('stream', (remote: MuxStream) => readAll(remote).then(resolve)),
+    );
+    const stream = client.open();
+    const chunks = [0, 1, 2, 3].map((index) => Buffer.alloc(64 * 1024, index));
+    const called: number[] = [];
+    // Corked, the four writes (and an empty one) reach the stream together, as a pipe's do
+    // when its source outpaced the session.
+    stream.cork();
+    for (const [index, chunk] of chunks.entries()) stream.write(chunk, () => called.push(index));
+    stream.write(Buffer.alloc(0), () => called.push(4));
+    stream.uncork();
+    stream.end();
+    const all = Buffer.concat(chunks);
+    expect(await received).toEqual({
+      bytes: all.length,
+      sha256: createHash('sha256').update(all).digest('hex'),
+    });
+    expect(called.sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(writes.client.map(framesOf)[0]).toEqual([
+      [FrameType.WindowUpdate, Flag.SYN, 1],
+      [FrameType.Data, 0, 1],
+      [FrameType.Data, 0, 1],
+      [FrameType.Data, 0, 1],
+      [FrameType.Data, 0, 1],
+    ]);
+  });
+
   it('acknowledges a stream that sends nothing: the ACK waits for a first frame, then goes alone', async () => {
     const { client, server, writes } = recordedPair();
     // When the SYN arrives, the ACK is held back (to travel with the stream's first frame), and
@@ -262,8 +293,8 @@ describe('mux session', () => {
     expect(
       remotePaused.readableLength + (remotePaused as unknown as { inboundBytes: number }).inboundBytes,
     ).toBeLessThanOrEqual(INITIAL_WINDOW + 64 * 1024);
-    // the sender stopped: it holds at most its writable buffer, not 32 MiB
-    expect(paused.writableLength).toBeLessThanOrEqual(128 * 1024);
+    // the sender stopped: it holds at most its writable buffer (an initial window), not 32 MiB
+    expect(paused.writableLength).toBeLessThanOrEqual(INITIAL_WINDOW);
     expect(offered).toBeLessThan(2 * MiB);
   });
 
