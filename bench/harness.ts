@@ -89,6 +89,7 @@ export class Child {
     // Whole stdout for a diagnosis (what --trace-gc prints, say); the Tail keeps only the end.
     const copyDir = process.env.BENCH_STDOUT_DIR;
     const copy = copyDir ? createWriteStream(join(copyDir, `${name}-${this.child.pid}.log`)) : undefined;
+    this.child.stdout?.on('end', () => copy?.end());
     this.child.stdout?.on('data', (chunk: Buffer) => {
       copy?.write(chunk);
       const text = chunk.toString();
@@ -518,6 +519,7 @@ export async function startRelayChain(
   tls?: TlsFiles,
 ): Promise<number> {
   const script = fileURLToPath(new URL('./relay.js', import.meta.url));
+  // Started from the target back: the agent's place, the gateway's, then `commander tunnel`'s.
   const legs: Array<{ tlsIn: boolean; tlsOut: boolean }> = [
     { tlsIn: true, tlsOut: false },
     { tlsIn: true, tlsOut: true },
