@@ -5,12 +5,13 @@
 //
 // A tunnel's bytes pass through each process in freshly allocated buffers, and at hundreds of
 // MB/s V8 collects the young generation every few milliseconds to free them ("external memory
-// pressure"). In the gateway and `commander tunnel`, whose old generation (about 25 MB live) had a
-// limit only a few MB above it, most of those collections also started an incremental full one:
-// 45-90 per run of `npm run bench tunnel-throughput`, 3 s of background marking each run on the
-// gateway alone, which the tunnel's other processes needed. With the old generation's limit at
-// least 64 MiB, a run has 0-1 of them and the tunnel carries a quarter to a third more (ws://, the
-// same fresh-process runs beside three plain relays). An idle process is unaffected; one that
-// holds more than 64 MiB collects as before. (The 64 MiB semi-space tried before this made the
-// full collections more frequent, not less, and is gone.)
+// pressure"). In the gateway and `commander tunnel` (about 25 MB live in the old generation),
+// most of those collections also started an incremental full one, with the old generation at half
+// its limit (--trace-incremental-marking: "Start (task)", 24 of 47-63 MB): 41-58 per run of
+// `npm run bench tunnel-throughput` in the gateway, and 3 s of background marking that the
+// tunnel's other processes needed. With the old generation's limit at least 64 MiB, a run has one
+// (the bench reports the count), and the tunnel carries a quarter to a third more over ws:// and
+// wss://, in the same fresh-process runs beside three plain relays. An idle process is
+// unaffected; one that holds more than 64 MiB collects as before. (The 64 MiB semi-space used
+// before had halved those collections against V8's default, without stopping them; it is gone.)
 export const NODE_FLAGS = ['--initial-old-space-size=64'];
