@@ -6,6 +6,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { AGENT_REVOKED_CHANNEL } from '../shared/agent-revocation.js';
 import type { Encryptor } from '../shared/crypto.js';
 import type { Sql } from '../shared/db/connect.js';
+import { listenSurely } from '../shared/db/driver-defects.js';
 import type { Logger } from '../shared/logger.js';
 import type { MuxError } from '../shared/mux/frame.js';
 import type { Session } from '../shared/mux/session.js';
@@ -82,13 +83,14 @@ export class AgentEndpoint {
   /** Listens for sessions taken over elsewhere and for revocations, from any replica. */
   async start(): Promise<void> {
     const { sql, logger } = this.options;
-    const onSession = await sql.listen(SESSION_CHANNEL, (payload) => {
+    const onSession = await listenSurely(sql, SESSION_CHANNEL, (payload) => {
       const taken = parseSessionNotice(payload);
       if (!taken) return logger.warn({ payload: payload.slice(0, 200) }, 'bad session notification ignored');
       const local = this.sessions.get(taken.cluster_id);
       if (local && local.sessionId !== taken.session_id) void this.dropIfReplaced(local);
     });
-    const onRevoked = await sql.listen(
+    const onRevoked = await listenSurely(
+      sql,
       AGENT_REVOKED_CHANNEL,
       (clusterId) => this.dropRevokedAgent(clusterId),
       // Also each time the listening connection is back after the database went away: a key
@@ -96,13 +98,13 @@ export class AgentEndpoint {
       () => void this.dropRevoked(),
     );
     // A new desired revision stored through any replica: nudge the agent if it is ours.
-    const onRevision = await sql.listen(REVISION_CHANNEL, (payload) => {
+    const onRevision = await listenSurely(sql, REVISION_CHANNEL, (payload) => {
       const [clusterId, text] = payload.split(':');
       const revision = Number(text);
       const local = clusterId ? this.sessions.get(clusterId) : undefined;
       if (local && Number.isSafeInteger(revision)) local.control?.nudge(revision);
     });
-    this.unlisten = [onSession.unlisten, onRevoked.unlisten, onRevision.unlisten];
+    this.unlisten = [onSession, onRevoked, onRevision];
   }
 
   get sessionCount(): number {

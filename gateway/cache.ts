@@ -3,6 +3,7 @@
 // drops everything when that connection was lost (a notification may have been missed then).
 // A time limit bounds staleness even if notifications stopped without the connection noticing.
 import type { Sql } from '../shared/db/connect.js';
+import { listenSurely } from '../shared/db/driver-defects.js';
 
 const CHANNEL = 'commander_invalidate';
 
@@ -47,7 +48,8 @@ export class Invalidations {
   private unlisten?: () => Promise<void>;
 
   async start(sql: Sql): Promise<void> {
-    const listener = await sql.listen(
+    this.unlisten = await listenSurely(
+      sql,
       CHANNEL,
       (payload) => {
         const [table, id] = payload.split(':') as [Table, string];
@@ -56,7 +58,6 @@ export class Invalidations {
       // Called again after every reconnect of the listening connection.
       () => this.publish(undefined),
     );
-    this.unlisten = listener.unlisten;
   }
 
   async stop(): Promise<void> {

@@ -2,6 +2,7 @@
 // (shared/db/migrations/0013_events.sql) and hands each change to the streams of its workspace.
 // Any replica hears every change, so a browser may be served by any of them.
 import type { Sql } from '../shared/db/connect.js';
+import { listenSurely } from '../shared/db/driver-defects.js';
 
 const CHANNEL = 'commander_events';
 
@@ -27,7 +28,8 @@ export class LiveEvents {
   private unlisten?: () => Promise<void>;
 
   async start(sql: Sql): Promise<void> {
-    const listener = await sql.listen(
+    this.unlisten = await listenSurely(
+      sql,
       CHANNEL,
       (payload) => {
         let parsed: { w?: string; t?: LiveEvent['type']; id?: string; c?: string | null };
@@ -44,7 +46,6 @@ export class LiveEvents {
         for (const workspace of this.byWorkspace.keys()) this.publish(workspace, { type: 'reconnected' });
       },
     );
-    this.unlisten = listener.unlisten;
   }
 
   async stop(): Promise<void> {

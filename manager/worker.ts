@@ -2,6 +2,7 @@
 // NOTIFY when a task is queued, polls as a fallback, and renews its lease while a task runs
 // (lease.ts: when the database is away, the task stops before its lease can expire).
 import type { Queryable, Sql } from '../shared/db/connect.js';
+import { listenSurely } from '../shared/db/driver-defects.js';
 import { retryWhileUnavailable } from '../shared/db/health.js';
 import type { Logger } from '../shared/logger.js';
 import { Lease } from './lease.js';
@@ -58,13 +59,13 @@ export class Worker {
   constructor(private readonly options: WorkerOptions) {}
 
   async start(): Promise<void> {
-    const listener = await this.options.sql.listen(
+    this.unlisten = await listenSurely(
+      this.options.sql,
       'commander_tasks',
       () => this.wake?.(),
       // Also after the listening connection came back: tasks queued meanwhile sent no notice.
       () => this.wake?.(),
     );
-    this.unlisten = listener.unlisten;
     this.running = this.loop();
   }
 

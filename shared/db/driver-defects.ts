@@ -2,6 +2,7 @@
 // a connection dies under a query (a database restart or failover does that), until upstream
 // fixes them.
 import type postgres from 'postgres';
+import { retryWhileUnavailable } from './health.js';
 import type { SocketOptions } from './socket.js';
 
 /** Everything below, applied to a new pool. */
@@ -119,4 +120,43 @@ function guardTransactions(sql: postgres.Sql): postgres.Sql {
   };
   sql.begin = guarded as typeof sql.begin;
   return sql;
+}
+
+/**
+ * `sql.listen`, surviving a connection lost before its LISTEN was answered (a database restart,
+ * or a session terminated, while a process starts). postgres.js then rejects the call, yet
+ * listens again with the same callbacks once it has reconnected: trying again on top of that
+ * would deliver every notification twice. So the callbacks of each attempt act only while it is
+ * the current one, and a failed attempt's stay registered but inert. Tries again while the
+ * database is unavailable; resolves with the unlisten function of the attempt that succeeded.
+ */
+export async function listenSurely(
+  sql: postgres.Sql,
+  channel: string,
+  onNotify: (payload: string) => void,
+  onListen?: () => void,
+): Promise<() => Promise<void>> {
+  let current = 0;
+  let attempts = 0;
+  const { unlisten } = await retryWhileUnavailable(
+    () => {
+      attempts += 1;
+      const mine = attempts;
+      current = mine;
+      return sql.listen(
+        channel,
+        (payload) => {
+          if (current === mine) onNotify(payload);
+        },
+        () => {
+          if (current === mine) onListen?.();
+        },
+      );
+    },
+    () => true,
+  );
+  return () => {
+    current = 0;
+    return unlisten();
+  };
 }
