@@ -2,48 +2,23 @@
 // terminated, while a process starts): postgres.js rejects the call, which made `up` exit with
 // CONNECTION_CLOSED when its manager started at that moment, yet listens again by itself once
 // reconnected. listenSurely waits that out and delivers each notification once.
-import { createServer, connect as netConnect, type Socket } from 'node:net';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listenSurely } from '../../shared/db/driver-defects.js';
+import { cuttingProxy } from '../support/cutting-proxy.js';
 import { freshDatabase, type TestDatabase } from '../support/db.js';
 
 const CHANNEL = 'listen_test';
 
-/** A proxy to the database that closes, as a dying server would, the first connection to LISTEN. */
+/** Cuts the first connection that sends a LISTEN for CHANNEL; `cuts()` says how many were. */
 async function cutFirstListen(targetPort: number) {
   let cut = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    sockets.add(client);
-    client.on('error', () => {});
-    const upstream = netConnect(targetPort, '127.0.0.1');
-    sockets.add(upstream);
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.on('data', (chunk: Buffer) => {
-      if (cut === 0 && chunk.includes(`listen "${CHANNEL}"`)) {
-        cut += 1;
-        upstream.destroy();
-        client.end();
-        return;
-      }
-      upstream.write(chunk);
-    });
-    upstream.pipe(client);
+  const proxy = await cuttingProxy(targetPort, (chunk) => {
+    if (cut > 0 || !chunk.includes(`listen "${CHANNEL}"`)) return false;
+    cut += 1;
+    return true;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    get cut() {
-      return cut;
-    },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+  return { port: proxy.port, cuts: () => cut, close: () => proxy.close() };
 }
 
 describe('listening while the connection dies', () => {
@@ -67,7 +42,7 @@ describe('listening while the connection dies', () => {
     const sql = throughProxy(proxy.port);
     try {
       await expect(sql.listen(CHANNEL, () => {})).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
-      expect(proxy.cut).toBe(1);
+      expect(proxy.cuts()).toBe(1);
     } finally {
       await sql.end({ timeout: 1 });
       await proxy.close();
@@ -88,7 +63,7 @@ describe('listening while the connection dies', () => {
           listened += 1;
         },
       );
-      expect(proxy.cut).toBe(1);
+      expect(proxy.cuts()).toBe(1);
       // postgres.js listened again with the failed attempt's callbacks too: those stay silent.
       await db.sql`select pg_notify(${CHANNEL}, 'one')`;
       await vi.waitFor(() => expect(payloads).toEqual(['one']), { timeout: 5_000, interval: 20 });
