@@ -19,7 +19,6 @@
 // - deletion is immediate (no grace periods, no garbage collection of owned objects) unless the
 //   object has metadata.finalizers; deleting a Namespace or a CRD removes what it holds at once;
 // - no admission, no RBAC (one static token is all-powerful), no quota.
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -29,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { selfSigned } from '../../bench/certificates.js';
 
 export type JsonMap = Record<string, unknown>;
 
@@ -2576,33 +2576,8 @@ function checkSubresource(target: Target): Target {
 function selfSignedCertificate(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kube-api-double-tls-'));
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=kube-api-double',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'pipe' },
-    );
-    return {
-      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
-      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    };
+    const files = selfSigned(dir, 'kube-api', '/CN=kube-api-double', ['subjectAltName=IP:127.0.0.1']);
+    return { key: readFileSync(files.keyFile, 'utf8'), cert: readFileSync(files.certFile, 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
